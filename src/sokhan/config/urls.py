@@ -1,0 +1,9 @@
+from django.urls import include, path
+
+from sokhan.api.urls import api
+
+urlpatterns = [
+    path("api/v1/", api.urls),
+    path("", include("sokhan.runtime.urls")),
+    path("", include("sokhan.web.urls")),
+]
