@@ -182,6 +182,7 @@ TIME_ZONE = "UTC"
 
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("SOKHAN_STATIC_ROOT", DATA_DIR / "static"))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # Front-end libraries are npm dependencies (package.json); the run command installs them.
 NODE_MODULES = Path(os.environ.get("SOKHAN_NODE_MODULES", Path.cwd() / "node_modules"))
 STATICFILES_DIRS: list[tuple[str, Path]] = []
@@ -195,17 +196,27 @@ WHITENOISE_USE_FINDERS = DEBUG
 MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "/media/"
 
-EMAIL_BACKEND = os.environ.get(
-    "SOKHAN_EMAIL_BACKEND",
-    "django.core.mail.backends.smtp.EmailBackend"
-    if os.environ.get("SOKHAN_EMAIL_HOST")
-    else "django.core.mail.backends.console.EmailBackend",
-)
-EMAIL_HOST = os.environ.get("SOKHAN_EMAIL_HOST", "localhost")
-EMAIL_PORT = int(os.environ.get("SOKHAN_EMAIL_PORT", "25"))
-EMAIL_HOST_USER = os.environ.get("SOKHAN_EMAIL_USER", "")
-EMAIL_HOST_PASSWORD = os.environ.get("SOKHAN_EMAIL_PASSWORD", "")
-EMAIL_USE_TLS = _env_bool("SOKHAN_EMAIL_TLS", False)
+# Email: the console by default (links are printed where `sokhan serve` runs); SMTP when a host is set.
+if os.environ.get("SOKHAN_EMAIL_HOST"):
+    MAILERS: dict[str, Any] = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": os.environ["SOKHAN_EMAIL_HOST"],
+                "port": int(os.environ.get("SOKHAN_EMAIL_PORT", "25")),
+                "username": os.environ.get("SOKHAN_EMAIL_USER", ""),
+                "password": os.environ.get("SOKHAN_EMAIL_PASSWORD", ""),
+                "use_tls": _env_bool("SOKHAN_EMAIL_TLS", False),
+                "timeout": 20,
+            },
+        }
+    }
+else:
+    MAILERS = {
+        "default": {
+            "BACKEND": os.environ.get("SOKHAN_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+        }
+    }
 DEFAULT_FROM_EMAIL = os.environ.get("SOKHAN_EMAIL_FROM", "Sokhan <sokhan@localhost>")
 
 # Encryption key for secrets at rest: SOKHAN_ENCRYPTION_KEY, else this file. Never the database.
