@@ -1,19 +1,18 @@
-"""Shared fixtures. Tests run against the database named by DATABASE_URL (SQLite when unset)."""
+"""Shared fixtures. Tests run against the database named by DATABASE_URL (SQLite when unset).
+
+Settings give every test run its own temporary SOKHAN_DATA_DIR (see config/settings.py).
+"""
 
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
-# Each test run gets its own data directory (keys, media), never the developer's ./data.
-os.environ.setdefault("SOKHAN_DATA_DIR", tempfile.mkdtemp(prefix="sokhan-test-"))
+import pytest
 
-import pytest  # noqa: E402
-
-from sokhan.core.models import Membership, User, Workspace  # noqa: E402
-from sokhan.core.permissions import Role  # noqa: E402
-from sokhan.core.services import workspace_create  # noqa: E402
+from sokhan.core.models import Membership, User, Workspace
+from sokhan.core.permissions import Role
+from sokhan.core.services import workspace_create
 
 PASSWORD = "correct horse battery staple"
 

@@ -1,3 +1,13 @@
-from ninja import NinjaAPI
+"""The REST API under /api/v1: OpenAPI at ``openapi.json``, interactive docs at ``docs``."""
 
-api = NinjaAPI(title="Sokhan API", version="1", urls_namespace="api")
+from sokhan.api.base import SokhanAPI
+from sokhan.api.routers import audit, invitations, me, members, tokens, workspaces
+
+api = SokhanAPI(
+    title="Sokhan API",
+    version="1",
+    urls_namespace="api",
+    description="Workspaces, members, invitations, tokens and the audit log. See docs/api.md.",
+)
+for module in (me, workspaces, members, invitations, tokens, audit):
+    api.add_router("", module.router)

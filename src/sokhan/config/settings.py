@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
+if "PYTEST_VERSION" in os.environ and not os.environ.get("SOKHAN_DATA_DIR"):
+    # A test run never touches a real data directory (its keys, its database); subprocesses that
+    # the tests start inherit the same temporary one.
+    os.environ["SOKHAN_DATA_DIR"] = tempfile.mkdtemp(prefix="sokhan-test-")
 DATA_DIR = Path(os.environ.get("SOKHAN_DATA_DIR", Path.cwd() / "data")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
@@ -241,4 +246,18 @@ LOGGING = {
         "sokhan": {"handlers": ["console"], "level": os.environ.get("SOKHAN_LOG_LEVEL", "INFO")},
         "waitress": {"handlers": ["console"], "level": "WARNING"},
     },
+}
+
+# --- Worker runtime (owned by sokhan.runtime; see docs/runtime.md) ----------------------------
+# django.tasks go to Sokhan's database queue; workers run them with leases and retries.
+TASKS = {
+    "default": {
+        "BACKEND": "sokhan.runtime.backend.DatabaseBackend",
+        "QUEUES": [],  # any queue name is accepted
+        "OPTIONS": {
+            "MAX_ATTEMPTS": int(os.environ.get("SOKHAN_TASK_MAX_ATTEMPTS", "5")),
+            "BACKOFF_SECONDS": float(os.environ.get("SOKHAN_TASK_BACKOFF_SECONDS", "10")),
+            "BACKOFF_MAX_SECONDS": float(os.environ.get("SOKHAN_TASK_BACKOFF_MAX_SECONDS", "3600")),
+        },
+    }
 }

@@ -76,7 +76,10 @@ def rotate(stored: str) -> str:
     """Re-encrypt ``stored`` under the newest key."""
     if not stored.startswith(PREFIX):
         raise SecretDecryptError("value is not Sokhan ciphertext")
-    return PREFIX + fernet().rotate(stored[len(PREFIX) :].encode()).decode()
+    try:
+        return PREFIX + fernet().rotate(stored[len(PREFIX) :].encode()).decode()
+    except InvalidToken as exc:
+        raise SecretDecryptError("no configured key opens this value; is the right key file in place?") from exc
 
 
 class EncryptedTextField(models.TextField):  # type: ignore[type-arg]

@@ -7,12 +7,13 @@ friendly 403 page.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
+from functools import update_wrapper
 from typing import Any, Concatenate, ParamSpec
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 
 from sokhan.core.models import Membership
 from sokhan.core.permissions import ROLE_HELP, ROLE_LABELS, Perm, Role, role_can
@@ -31,14 +32,13 @@ def can_map(role: str) -> dict[str, bool]:
 def workspace_page(
     perm: Perm,
 ) -> Callable[
-    [Callable[Concatenate[HttpRequest, Membership, P], HttpResponse]],
-    Callable[Concatenate[HttpRequest, str, P], HttpResponse],
+    [Callable[Concatenate[HttpRequest, Membership, P], HttpResponseBase]],
+    Callable[..., HttpResponseBase],
 ]:
     def decorate(
-        view: Callable[Concatenate[HttpRequest, Membership, P], HttpResponse],
-    ) -> Callable[Concatenate[HttpRequest, str, P], HttpResponse]:
-        @wraps(view)
-        def wrapper(request: HttpRequest, ws: str, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+        view: Callable[Concatenate[HttpRequest, Membership, P], HttpResponseBase],
+    ) -> Callable[..., HttpResponseBase]:
+        def wrapper(request: HttpRequest, ws: str, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
             try:
                 membership = access_workspace(request.user, ws, perm)
             except PermissionError:
@@ -46,6 +46,7 @@ def workspace_page(
             request.session[LAST_WORKSPACE_KEY] = membership.workspace.slug
             return view(request, membership, *args, **kwargs)
 
+        update_wrapper(wrapper, view)
         return login_required(wrapper)
 
     return decorate

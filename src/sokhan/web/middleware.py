@@ -27,7 +27,7 @@ class UserLanguageMiddleware:
 
         user = get_user(request)
         if user.is_authenticated:
-            prefs = resolve_preferences(user, workspace_from_path(request))  # type: ignore[arg-type]
+            prefs = resolve_preferences(user, workspace_from_path(request))
             language = prefs.language
             request.sokhan_calendar = prefs.calendar  # type: ignore[attr-defined]
             request.sokhan_timezone = prefs.timezone  # type: ignore[attr-defined]
@@ -40,7 +40,7 @@ class UserLanguageMiddleware:
             request.sokhan_calendar = "jalali" if language == "fa" else "gregorian"  # type: ignore[attr-defined]
             request.sokhan_timezone = "Asia/Tehran" if language == "fa" else "UTC"  # type: ignore[attr-defined]
         translation.activate(language)
-        request.LANGUAGE_CODE = language  # type: ignore[attr-defined]
+        request.LANGUAGE_CODE = language
         response = self.get_response(request)
         response.headers.setdefault("Content-Language", language)
         translation.deactivate()

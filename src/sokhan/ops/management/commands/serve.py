@@ -1,0 +1,81 @@
+"""``sokhan serve``: migrate, then run the web app (waitress) and an in-process worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from types import FrameType
+from typing import Any
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandParser
+from django.utils.translation import gettext as _
+from waitress import create_server
+
+from sokhan.config.wsgi import application
+from sokhan.core.setup import setup_link, setup_needed
+from sokhan.runtime.worker import Worker, prepare_worker
+
+
+class Command(BaseCommand):
+    help = "Run Sokhan: web app and background worker in one process."
+    requires_system_checks: list[str] = []  # checks run below, after migrate
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default=os.environ.get("SOKHAN_HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("SOKHAN_PORT", "8000")))
+        parser.add_argument("--threads", type=int, default=8, help="Web request threads.")
+        parser.add_argument("--no-worker", action="store_true", help="Run only the web app.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        self.check(display_num_errors=False)
+        call_command("migrate", interactive=False, verbosity=0)
+        if setup_needed():
+            self._print_setup()
+
+        worker: Worker | None = None
+        thread: threading.Thread | None = None
+        if not options["no_worker"]:
+            prepare_worker()
+            worker = Worker()
+            thread = threading.Thread(target=worker.run, name="sokhan-worker", daemon=True)
+            thread.start()
+
+        server = create_server(
+            application, host=options["host"], port=options["port"], threads=options["threads"]
+        )
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            if worker is not None:
+                worker.request_stop()
+            # waitress's loop turns SystemExit into an orderly shutdown of its request threads.
+            raise SystemExit(0)
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        self.stdout.write(
+            _("Sokhan is running at http://%(host)s:%(port)s/ (worker: %(worker)s). Stop with Ctrl+C.")
+            % {
+                "host": options["host"],
+                "port": options["port"],
+                "worker": _("off") if worker is None else _("on"),
+            }
+        )
+        self.stdout.flush()
+        try:
+            server.run()
+        finally:
+            if worker is not None and thread is not None:
+                worker.request_stop()
+                thread.join(timeout=worker.lease.total_seconds())
+            self.stdout.write(_("Sokhan stopped."))
+
+    def _print_setup(self) -> None:
+        bar = "=" * 72
+        self.stdout.write(bar)
+        self.stdout.write(_("No account exists yet. Create the owner account by opening this one-time link:"))
+        self.stdout.write(f"    {setup_link()}")
+        self.stdout.write(_("or from a shell:"))
+        self.stdout.write("    sokhan createuser")
+        self.stdout.write(bar)

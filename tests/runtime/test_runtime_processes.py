@@ -1,0 +1,138 @@
+"""Real ``sokhan worker`` / ``sokhan serve`` processes sharing the test database."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import runtime_tasks
+from runtime_helpers import ROOT, SOKHAN, start_worker, subprocess_env, wait_for
+
+from sokhan.core.models import AuditEvent, Workspace
+from sokhan.runtime.models import Job, WorkerHeartbeat
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+def effects(key: str | None = None) -> int:
+    qs = AuditEvent.objects.filter(action=runtime_tasks.ACTION)
+    return (qs.filter(target=key) if key else qs).count()
+
+
+def stop(proc: subprocess.Popen[str], timeout: float = 15) -> int:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    return proc.wait(timeout=timeout)
+
+
+def test_killed_worker_mid_step_loses_nothing_and_item_completes_once(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    marker = tmp_path / "started"
+    result = runtime_tasks.record.enqueue(workspace.pk, "k1", sleep=60, marker=str(marker))
+    first = start_worker("doomed")
+    try:
+        wait_for(marker.exists, 20, "the first worker to start the step")
+        first.kill()  # SIGKILL: no cleanup, no rollback message, lease left on the row
+        first.wait(5)
+        job = Job.objects.get(pk=result.id)
+        assert job.state == Job.READY and job.state_lease_owner.startswith("doomed:")
+        assert effects("k1") == 0
+        killed_at = time.monotonic()
+
+        second = start_worker("rescuer")
+        try:
+            wait_for(lambda: Job.objects.get(pk=result.id).state == Job.SUCCEEDED, 20, "the job to complete")
+            assert time.monotonic() - killed_at >= 1.0  # only after the 2 s lease ran out
+            assert stop(second) == 0
+        finally:
+            if second.poll() is None:
+                second.kill()
+    finally:
+        if first.poll() is None:
+            first.kill()
+    job = Job.objects.get(pk=result.id)
+    assert effects("k1") == 1
+    assert job.worker_ids == ["rescuer"]
+    assert not WorkerHeartbeat.objects.filter(worker_id="rescuer").exists()  # removed on clean exit
+
+
+def test_sigterm_finishes_the_current_step_then_exits_zero(workspace: Workspace, tmp_path: Path) -> None:
+    marker = tmp_path / "started"
+    result = runtime_tasks.slow_then_record.enqueue(workspace.pk, "graceful", str(marker), 1.5)
+    queued = runtime_tasks.record.using(priority=-1).enqueue(workspace.pk, "after")
+    worker = start_worker("polite")
+    try:
+        wait_for(marker.exists, 20, "the step to start")
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(15) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert Job.objects.get(pk=result.id).state == Job.SUCCEEDED
+    assert effects("graceful") == 1
+    leftover = Job.objects.get(pk=queued.id)
+    assert leftover.state == Job.READY and leftover.state_lease_owner == ""  # not claimed, or released
+
+
+def test_three_workers_run_sixty_jobs_exactly_once(workspace: Workspace) -> None:
+    ids = [runtime_tasks.record.enqueue(workspace.pk, f"job-{i}", sleep=0.03).id for i in range(60)]
+    workers = [start_worker(f"w{n}") for n in range(3)]
+    try:
+        wait_for(lambda: Job.objects.filter(state=Job.SUCCEEDED).count() == 60, 45, "all 60 jobs")
+        assert [stop(w) for w in workers] == [0, 0, 0]
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                w.kill()
+    assert effects() == 60
+    assert all(effects(f"job-{i}") == 1 for i in range(60))
+    runs = [wid for job in Job.objects.filter(pk__in=ids) for wid in job.worker_ids]
+    assert len(runs) == 60
+    assert len(set(runs)) >= 2, "work should spread over more than one worker"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_prints_setup_link_serves_health_and_runs_jobs(db: None) -> None:
+    port = _free_port()
+    result = runtime_tasks.add.enqueue(40, 2)
+    proc = subprocess.Popen(
+        [SOKHAN, "serve", "--port", str(port)],
+        env=subprocess_env(),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        lines: list[str] = []
+        assert proc.stdout is not None
+        while not any("running at" in line for line in lines):
+            line = proc.stdout.readline()
+            assert line, "serve exited early:\n" + "".join(lines)
+            lines.append(line)
+        output = "".join(lines)
+        assert "/setup/" in output and "sokhan createuser" in output
+
+        def healthy() -> bool:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/", timeout=5) as response:
+                body = json.loads(response.read())
+            return bool(body["workers"] >= 1 and body["queue"]["depth"] == 0)
+
+        wait_for(healthy, 20, "a live in-process worker and an empty queue")
+        assert Job.objects.get(pk=result.id).return_value == 42
+        assert stop(proc) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
