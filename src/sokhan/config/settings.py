@@ -124,7 +124,7 @@ def _database() -> dict[str, Any]:
     url = os.environ.get("DATABASE_URL", "")
     if not url:
         url = f"sqlite:///{DATA_DIR / 'sokhan.sqlite3'}"
-    config: dict[str, Any] = dj_database_url.parse(url, conn_max_age=0)
+    config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=0))
     if config["ENGINE"] == "django.db.backends.sqlite3":
         # IMMEDIATE transactions make every atomic block take the write lock up front, so the
         # worker's claim step is serialised: SQLite's "single writer" half of the claim path.
@@ -219,7 +219,9 @@ if os.environ.get("SOKHAN_EMAIL_HOST"):
 else:
     MAILERS = {
         "default": {
-            "BACKEND": os.environ.get("SOKHAN_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+            "BACKEND": os.environ.get(
+                "SOKHAN_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+            )
         }
     }
 DEFAULT_FROM_EMAIL = os.environ.get("SOKHAN_EMAIL_FROM", "Sokhan <sokhan@localhost>")

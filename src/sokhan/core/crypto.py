@@ -69,7 +69,9 @@ def decrypt(stored: str) -> str:
     try:
         return fernet().decrypt(stored[len(PREFIX) :].encode()).decode()
     except InvalidToken as exc:
-        raise SecretDecryptError("no configured key opens this value; is the right key file in place?") from exc
+        raise SecretDecryptError(
+            "no configured key opens this value; is the right key file in place?"
+        ) from exc
 
 
 def rotate(stored: str) -> str:
@@ -79,7 +81,9 @@ def rotate(stored: str) -> str:
     try:
         return PREFIX + fernet().rotate(stored[len(PREFIX) :].encode()).decode()
     except InvalidToken as exc:
-        raise SecretDecryptError("no configured key opens this value; is the right key file in place?") from exc
+        raise SecretDecryptError(
+            "no configured key opens this value; is the right key file in place?"
+        ) from exc
 
 
 class EncryptedTextField(models.TextField):  # type: ignore[type-arg]

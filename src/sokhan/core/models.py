@@ -86,8 +86,12 @@ class Workspace(models.Model):
     slug = models.SlugField(_("address"), max_length=60, unique=True, allow_unicode=False)
     description = models.TextField(_("description"), blank=True)
     timezone = models.CharField(_("time zone"), max_length=64, default="Asia/Tehran")
-    calendar = models.CharField(_("calendar"), max_length=16, choices=Calendar.choices, default=Calendar.JALALI)
-    language = models.CharField(_("language"), max_length=8, choices=Language.choices, default=Language.PERSIAN)
+    calendar = models.CharField(
+        _("calendar"), max_length=16, choices=Calendar.choices, default=Calendar.JALALI
+    )
+    language = models.CharField(
+        _("language"), max_length=8, choices=Language.choices, default=Language.PERSIAN
+    )
     created_at = models.DateTimeField(default=now)
 
     def __str__(self) -> str:
@@ -121,6 +125,9 @@ class Invitation(models.Model):
     accepted_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     revoked_at = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        return f"invitation of {self.email} to {self.workspace_id}"
+
     @property
     def is_usable(self) -> bool:
         return self.accepted_at is None and self.revoked_at is None and self.expires_at > now()
@@ -139,6 +146,9 @@ class PersonalAccessToken(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
 
     @property
     def is_active(self) -> bool:
@@ -159,3 +169,6 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering: ClassVar = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.target}"

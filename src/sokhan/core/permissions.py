@@ -124,7 +124,7 @@ MATRIX: dict[Role, frozenset[Perm]] = {
 }
 
 # Roles a member with MEMBERS_MANAGE may hand out; only an owner makes another owner.
-ASSIGNABLE_BY = {
+ASSIGNABLE_BY: dict[Role, list[Role]] = {
     Role.OWNER: list(Role),
     Role.ADMIN: [r for r in Role if r != Role.OWNER],
 }

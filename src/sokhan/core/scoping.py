@@ -7,15 +7,13 @@ that an object exists.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
 from django.db import models
 from django.http import Http404
 
 from sokhan.core.models import Membership, User, Workspace
 from sokhan.core.permissions import Perm, role_can
-
-M = TypeVar("M", bound=models.Model)
 
 
 def access_membership(user: User | Any, workspace_slug: str) -> Membership:
@@ -42,12 +40,12 @@ def access_workspace(user: User | Any, workspace_slug: str, perm: Perm = Perm.WO
     return membership
 
 
-def scoped(model: type[M], workspace: Workspace) -> models.QuerySet[M]:
+def scoped[M: models.Model](model: type[M], workspace: Workspace) -> models.QuerySet[M]:
     """All rows of ``model`` in ``workspace``. The model must have a ``workspace`` foreign key."""
     return model._default_manager.filter(workspace=workspace)
 
 
-def scoped_get_or_404(model: type[M], workspace: Workspace, **lookup: Any) -> M:
+def scoped_get_or_404[M: models.Model](model: type[M], workspace: Workspace, **lookup: Any) -> M:
     try:
         return scoped(model, workspace).get(**lookup)
     except model.DoesNotExist:  # type: ignore[attr-defined]

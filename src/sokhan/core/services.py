@@ -30,7 +30,7 @@ from sokhan.core.models import (
 from sokhan.core.permissions import Perm, Role, assignable_roles, role_can
 
 INVITATION_LIFETIME = timedelta(days=7)
-TOKEN_PREFIX = "skn_"
+TOKEN_PREFIX = "skn_"  # noqa: S105 - a public marker, not a secret
 
 
 # ---------------------------------------------------------------- audit
@@ -107,7 +107,8 @@ def workspace_create(
     if slug:
         if slugify(slug) != slug:
             raise DomainError(
-                _("The address may hold only lowercase letters, digits and hyphens."), fields={"slug": "invalid"}
+                _("The address may hold only lowercase letters, digits and hyphens."),
+                fields={"slug": "invalid"},
             )
         if Workspace.objects.filter(slug=slug).exists():
             raise Conflict(_("The address %(slug)s is taken.") % {"slug": slug}, fields={"slug": "taken"})
@@ -128,7 +129,9 @@ SETTINGS_FIELDS = ("name", "description", "timezone", "calendar", "language")
 
 
 @transaction.atomic
-def workspace_update(*, workspace: Workspace, actor: User, ip: str | None = None, **changes: Any) -> Workspace:
+def workspace_update(
+    *, workspace: Workspace, actor: User, ip: str | None = None, **changes: Any
+) -> Workspace:
     unknown = set(changes) - set(SETTINGS_FIELDS)
     if unknown:
         raise DomainError(_("Unknown settings: %(f)s") % {"f": ", ".join(sorted(unknown))})
@@ -173,9 +176,7 @@ def _owners(workspace: Workspace) -> int:
 
 
 @transaction.atomic
-def membership_set_role(
-    *, actor: Membership, member_id: int, role: str, ip: str | None = None
-) -> Membership:
+def membership_set_role(*, actor: Membership, member_id: int, role: str, ip: str | None = None) -> Membership:
     _require(actor, Perm.MEMBERS_MANAGE)
     wanted = _check_assignable(actor, role)
     member = (
@@ -266,7 +267,12 @@ def invitation_create(
             lambda: send_mail(
                 subject=_("You are invited to %(ws)s on Sokhan") % {"ws": actor.workspace.name},
                 message=_("%(who)s invited you to join %(ws)s as %(role)s.\n\nAccept: %(link)s\n")
-                % {"who": actor.user.display_name, "ws": actor.workspace.name, "role": wanted.value, "link": link},
+                % {
+                    "who": actor.user.display_name,
+                    "ws": actor.workspace.name,
+                    "role": wanted.value,
+                    "link": link,
+                },
                 from_email=None,
                 recipient_list=[email],
             )
@@ -321,7 +327,11 @@ def invitation_revoke(*, actor: Membership, invitation_id: int, ip: str | None =
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at"])
     audit_record(
-        workspace=actor.workspace, actor=actor.user, action="member.invite_revoke", target=invitation.email, ip=ip
+        workspace=actor.workspace,
+        actor=actor.user,
+        action="member.invite_revoke",
+        target=invitation.email,
+        ip=ip,
     )
 
 

@@ -28,6 +28,6 @@ def setup_token_valid(token: str) -> bool:
     if not setup_needed():
         return False
     try:
-        return signing.loads(token, salt=_SALT, max_age=SETUP_MAX_AGE) == "owner-setup"
+        return bool(signing.loads(token, salt=_SALT, max_age=SETUP_MAX_AGE) == "owner-setup")
     except signing.BadSignature:
         return False
