@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import time
 from pathlib import Path
 
@@ -57,10 +56,3 @@ def always_fails() -> None:
 @task
 def add(a: int, b: int) -> int:
     return a + b
-
-
-@task
-def terminate_own_process(workspace_id: int) -> None:
-    """Sends SIGTERM to the worker running it, like an operator stopping the service mid-step."""
-    os.kill(os.getpid(), signal.SIGTERM)
-    AuditEvent.objects.create(workspace_id=workspace_id, action=ACTION, target="after-sigterm")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import runtime_tasks
+from django.db import connection
 from runtime_helpers import ROOT, SOKHAN, start_worker, subprocess_env, wait_for
 
 from sokhan.core.models import AuditEvent, Workspace
@@ -82,9 +83,11 @@ def test_sigterm_finishes_the_current_step_then_exits_zero(workspace: Workspace,
 
 
 def test_three_workers_run_sixty_jobs_exactly_once(workspace: Workspace) -> None:
-    ids = [runtime_tasks.record.enqueue(workspace.pk, f"job-{i}", sleep=0.03).id for i in range(60)]
     workers = [start_worker(f"w{n}") for n in range(3)]
     try:
+        # All three polling before the work arrives, so they really compete for it.
+        wait_for(lambda: WorkerHeartbeat.objects.count() == 3, 20, "three live workers")
+        ids = [runtime_tasks.record.enqueue(workspace.pk, f"job-{i}", sleep=0.03).id for i in range(60)]
         wait_for(lambda: Job.objects.filter(state=Job.SUCCEEDED).count() == 60, 45, "all 60 jobs")
         assert [stop(w) for w in workers] == [0, 0, 0]
     finally:
@@ -95,7 +98,10 @@ def test_three_workers_run_sixty_jobs_exactly_once(workspace: Workspace) -> None
     assert all(effects(f"job-{i}") == 1 for i in range(60))
     runs = [wid for job in Job.objects.filter(pk__in=ids) for wid in job.worker_ids]
     assert len(runs) == 60
-    assert len(set(runs)) >= 2, "work should spread over more than one worker"
+    if connection.vendor == "postgresql":
+        # SKIP LOCKED lets workers run side by side. (SQLite serialises writers: one worker may
+        # legitimately win every claim there, so only exactly-once is asserted.)
+        assert len(set(runs)) >= 2, "work should spread over more than one worker"
 
 
 def _free_port() -> int:
@@ -123,7 +129,7 @@ def test_serve_prints_setup_link_serves_health_and_runs_jobs(db: None) -> None:
             assert line, "serve exited early:\n" + "".join(lines)
             lines.append(line)
         output = "".join(lines)
-        assert "/setup/" in output and "sokhan createuser" in output
+        assert f"http://127.0.0.1:{port}/setup/" in output and "sokhan createuser" in output
 
         def healthy() -> bool:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/", timeout=5) as response:

@@ -33,6 +33,8 @@ def test_owner_changes_a_role_with_htmx(owner_client: Client, make_member, works
     assert "Saved." in html
     member.refresh_from_db()
     assert member.role == "manager"
+    audit = owner_client.get(f"/w/{workspace.slug}/audit/", {"action": "member.role"}).content.decode()
+    assert "Changed a member&#x27;s role" in audit and "Viewer → Manager" in audit
 
 
 def test_last_owner_cannot_be_demoted_or_leave(

@@ -82,6 +82,8 @@ class Worker:
         """Run steps until nothing is due (or stop is requested). Returns the number of steps."""
         total = 0
         while not self.stopping:
+            if self._last_beat is not None:  # registered by run(): stay visible while busy
+                self.heartbeat()
             ran = 0
             for machine in self.machines:
                 if self.stopping:

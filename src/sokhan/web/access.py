@@ -43,7 +43,8 @@ def workspace_page(
                 membership = access_workspace(request.user, ws, perm)
             except PermissionError:
                 raise PermissionDenied(perm.value) from None
-            request.session[LAST_WORKSPACE_KEY] = membership.workspace.slug
+            if request.session.get(LAST_WORKSPACE_KEY) != membership.workspace.slug:
+                request.session[LAST_WORKSPACE_KEY] = membership.workspace.slug
             return view(request, membership, *args, **kwargs)
 
         update_wrapper(wrapper, view)

@@ -15,6 +15,7 @@ from sokhan.core.calendars import DateParseError, parse_date_guess
 from sokhan.core.models import AuditEvent, Calendar, Language, User, Workspace
 from sokhan.core.permissions import ROLE_LABELS, Role
 from sokhan.core.services import TOKEN_SCOPES
+from sokhan.web.activity import action_label
 
 
 @cache
@@ -259,18 +260,22 @@ class AuditFilterForm(forms.Form):
     since = CalendarDateField(
         label=_("From"),
         required=False,
-        widget=forms.TextInput(attrs={"placeholder": "1404/08/30 · 2025-11-21", "dir": "ltr"}),
+        widget=forms.TextInput(attrs={"dir": "ltr"}),
     )
     until = CalendarDateField(
         label=_("To"),
         required=False,
-        widget=forms.TextInput(attrs={"placeholder": "1404/08/30 · 2025-11-21", "dir": "ltr"}),
+        widget=forms.TextInput(attrs={"dir": "ltr"}),
     )
 
-    def __init__(self, *args: Any, workspace: Workspace, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, workspace: Workspace, calendar: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Either calendar is accepted; the hint shows the viewer's.
+        example = "1404/08/30" if calendar == "jalali" else "2025-11-21"
+        for name in ("since", "until"):
+            self.fields[name].widget.attrs["placeholder"] = example
         events = AuditEvent.objects.filter(workspace=workspace)
         actions = events.order_by("action").values_list("action", flat=True).distinct()
         actors = events.order_by("actor_label").values_list("actor_label", flat=True).distinct()
-        self.fields["action"].choices = [("", _("Any action")), *((a, a) for a in actions)]  # type: ignore[attr-defined]
+        self.fields["action"].choices = [("", _("Any action")), *((a, action_label(a)) for a in actions)]  # type: ignore[attr-defined]
         self.fields["actor"].choices = [("", _("Anyone")), *((a, a) for a in actors if a)]  # type: ignore[attr-defined]

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import json
 from collections.abc import Iterator
-from typing import Any
 
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
@@ -17,6 +15,7 @@ from django.utils import timezone
 from sokhan.core.models import AuditEvent, Membership
 from sokhan.core.permissions import Perm
 from sokhan.web.access import workspace_context, workspace_page
+from sokhan.web.activity import action_label, details_lines, details_text
 from sokhan.web.forms import AuditFilterForm
 from sokhan.web.views.common import is_htmx
 
@@ -42,17 +41,11 @@ def _filtered(membership: Membership, form: AuditFilterForm) -> QuerySet[AuditEv
     return events
 
 
-def details_text(data: Any) -> str:
-    if not data:
-        return ""
-    if isinstance(data, dict):
-        return "; ".join(f"{k}: {json.dumps(v, ensure_ascii=False)}" for k, v in data.items())
-    return json.dumps(data, ensure_ascii=False)
-
-
 @workspace_page(Perm.AUDIT_VIEW)
 def audit_log(request: HttpRequest, membership: Membership) -> HttpResponse:
-    form = AuditFilterForm(request.GET or None, workspace=membership.workspace)
+    form = AuditFilterForm(
+        request.GET or None, workspace=membership.workspace, calendar=getattr(request, "sokhan_calendar", "")
+    )
     page = Paginator(_filtered(membership, form), PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -61,7 +54,7 @@ def audit_log(request: HttpRequest, membership: Membership) -> HttpResponse:
         "audit",
         form=form,
         page=page,
-        rows=[(event, details_text(event.data)) for event in page.object_list],
+        rows=[(event, action_label(event.action), details_lines(event)) for event in page.object_list],
         query=query.urlencode(),
     )
     template = "web/workspace/_audit_results.html" if is_htmx(request) else "web/workspace/audit.html"

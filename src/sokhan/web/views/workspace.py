@@ -16,6 +16,7 @@ from sokhan.core.scoping import user_workspaces
 from sokhan.core.services import membership_remove, workspace_create, workspace_update
 from sokhan.core.setup import setup_needed
 from sokhan.web.access import LAST_WORKSPACE_KEY, workspace_context, workspace_page
+from sokhan.web.activity import action_label
 from sokhan.web.forms import WorkspaceCreateForm, WorkspaceSettingsForm
 from sokhan.web.http import client_ip, current_user
 from sokhan.web.views.common import apply_domain_error
@@ -66,7 +67,7 @@ def workspace_new(request: HttpRequest) -> HttpResponse:
 def overview(request: HttpRequest, membership: Membership) -> HttpResponse:
     workspace = membership.workspace
     events = (
-        list(AuditEvent.objects.filter(workspace=workspace)[:RECENT_EVENTS])
+        [(e, action_label(e.action)) for e in AuditEvent.objects.filter(workspace=workspace)[:RECENT_EVENTS]]
         if role_can(membership.role, Perm.AUDIT_VIEW)
         else []
     )

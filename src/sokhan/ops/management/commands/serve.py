@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from waitress import create_server
 
 from sokhan.config.wsgi import application
-from sokhan.core.setup import setup_link, setup_needed
+from sokhan.core.setup import setup_link, setup_needed, setup_token
 from sokhan.runtime.worker import Worker, prepare_worker
 
 
@@ -32,7 +32,7 @@ class Command(BaseCommand):
         self.check(display_num_errors=False)
         call_command("migrate", interactive=False, verbosity=0)
         if setup_needed():
-            self._print_setup()
+            self._print_setup(options["host"], options["port"])
 
         worker: Worker | None = None
         thread: threading.Thread | None = None
@@ -71,11 +71,16 @@ class Command(BaseCommand):
                 thread.join(timeout=worker.lease.total_seconds())
             self.stdout.write(_("Sokhan stopped."))
 
-    def _print_setup(self) -> None:
+    def _print_setup(self, host: str, port: int) -> None:
+        link = setup_link()
+        if "SOKHAN_BASE_URL" not in os.environ:
+            # No public URL configured: point at the address we are about to listen on.
+            shown = "127.0.0.1" if host in {"0.0.0.0", "::", ""} else host  # noqa: S104
+            link = f"http://{shown}:{port}/setup/{setup_token()}/"
         bar = "=" * 72
         self.stdout.write(bar)
         self.stdout.write(_("No account exists yet. Create the owner account by opening this one-time link:"))
-        self.stdout.write(f"    {setup_link()}")
+        self.stdout.write(f"    {link}")
         self.stdout.write(_("or from a shell:"))
         self.stdout.write("    sokhan createuser")
         self.stdout.write(bar)
