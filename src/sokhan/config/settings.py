@@ -247,6 +247,8 @@ LOGGING = {
     "loggers": {
         "sokhan": {"handlers": ["console"], "level": os.environ.get("SOKHAN_LOG_LEVEL", "INFO")},
         "waitress": {"handlers": ["console"], "level": "WARNING"},
+        # Django logs every task start and finish at INFO; our worker reports failures itself.
+        "django.tasks": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }
 
