@@ -74,6 +74,8 @@ def test_invitation_round_trip(workspace: Workspace, owner: User, django_capture
         )
     assert invitation.email == "sara@example.com"
     assert len(mail.outbox) == 1 and raw in mail.outbox[0].body
+    # Written in the workspace's language (Persian), with the role's label, not its code.
+    assert "ویراستار" in mail.outbox[0].body and "editor" not in mail.outbox[0].body
     sara = User.objects.create_user("sara@example.com", PASSWORD)
     membership = invitation_accept(raw=raw, user=sara)
     assert membership.role == Role.EDITOR

@@ -11,7 +11,7 @@ from zoneinfo import available_timezones
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
@@ -27,7 +27,7 @@ from sokhan.core.models import (
     User,
     Workspace,
 )
-from sokhan.core.permissions import Perm, Role, assignable_roles, role_can
+from sokhan.core.permissions import ROLE_LABELS, Perm, Role, assignable_roles, role_can
 
 INVITATION_LIFETIME = timedelta(days=7)
 TOKEN_PREFIX = "skn_"  # noqa: S105 - a public marker, not a secret
@@ -262,22 +262,26 @@ def invitation_create(
         ip=ip,
     )
     if send:
-        link = f"{settings.BASE_URL}/invite/{raw}/"
-        transaction.on_commit(
-            lambda: send_mail(
-                subject=_("You are invited to %(ws)s on Sokhan") % {"ws": actor.workspace.name},
-                message=_("%(who)s invited you to join %(ws)s as %(role)s.\n\nAccept: %(link)s\n")
-                % {
-                    "who": actor.user.display_name,
-                    "ws": actor.workspace.name,
-                    "role": wanted.value,
-                    "link": link,
-                },
-                from_email=None,
-                recipient_list=[email],
-            )
-        )
+        workspace, inviter = actor.workspace, actor.user.display_name
+        transaction.on_commit(lambda: _send_invitation(workspace, inviter, email, wanted, raw))
     return invitation, raw
+
+
+def _send_invitation(workspace: Workspace, inviter: str, email: str, role: Role, raw: str) -> None:
+    # The invitee has no language preference yet: write in the workspace's language.
+    with translation.override(workspace.language):
+        send_mail(
+            subject=_("You are invited to %(ws)s on Sokhan") % {"ws": workspace.name},
+            message=_("%(who)s invited you to join %(ws)s as %(role)s.\n\nAccept: %(link)s\n")
+            % {
+                "who": inviter,
+                "ws": workspace.name,
+                "role": ROLE_LABELS[role],
+                "link": f"{settings.BASE_URL}/invite/{raw}/",
+            },
+            from_email=None,
+            recipient_list=[email],
+        )
 
 
 def invitation_lookup(raw: str) -> Invitation:

@@ -8,7 +8,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout
 from django.contrib.auth import views as auth_views
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
@@ -16,10 +15,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from sokhan.core.errors import DomainError
+from sokhan.core.errors import Conflict, DomainError
 from sokhan.core.models import User
-from sokhan.core.services import audit_login, organization_get, workspace_create
-from sokhan.core.setup import setup_needed, setup_token_valid
+from sokhan.core.services import audit_login
+from sokhan.core.setup import owner_setup, setup_needed, setup_token_valid
 from sokhan.web import throttle, twofactor
 from sokhan.web.forms import CodeForm, LoginForm, SetupForm
 from sokhan.web.http import client_ip
@@ -120,22 +119,18 @@ def setup_view(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            with transaction.atomic():
-                if not setup_needed():
-                    return render(request, "web/auth/setup_invalid.html", status=404)
-                user = User.objects.create_user(
-                    data["email"], data["password1"], full_name=data["full_name"].strip()
-                )
-                organization = organization_get()
-                organization.name = data["organization"].strip()
-                organization.save(update_fields=["name"])
-                workspace = workspace_create(
-                    owner=user,
-                    name=data["workspace_name"],
-                    timezone_name=data["timezone"],
-                    calendar=data["calendar"],
-                    language=data["language"],
-                )
+            user, workspace = owner_setup(
+                email=data["email"],
+                password=data["password1"],
+                full_name=data["full_name"],
+                organization_name=data["organization"],
+                workspace_name=data["workspace_name"],
+                timezone_name=data["timezone"],
+                calendar=data["calendar"],
+                language=data["language"],
+            )
+        except Conflict:
+            return render(request, "web/auth/setup_invalid.html", status=404)
         except DomainError as error:
             apply_domain_error(form, error, {"name": "workspace_name", "timezone": "timezone"})
         else:
