@@ -82,5 +82,6 @@ class Command(BaseCommand):
         self.stdout.write(_("No account exists yet. Create the owner account by opening this one-time link:"))
         self.stdout.write(f"    {link}")
         self.stdout.write(_("or from a shell:"))
-        self.stdout.write("    sokhan createuser")
+        self.stdout.write("    .venv/bin/sokhan createuser --email you@example.com")
+        self.stdout.write('    .venv/bin/sokhan createworkspace --name "My brand" --owner you@example.com')
         self.stdout.write(bar)
