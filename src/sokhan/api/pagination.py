@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import models
@@ -25,10 +26,16 @@ def _url(request: HttpRequest, offset: int, limit: int) -> str:
 
 
 def paginate[M: models.Model](
-    request: HttpRequest, queryset: models.QuerySet[M], page: PageParams
+    request: HttpRequest,
+    queryset: models.QuerySet[M],
+    page: PageParams,
+    out: Callable[[M], Any] | None = None,
 ) -> dict[str, Any]:
+    """One page of ``queryset``; ``out`` turns each row into its response shape."""
     count = queryset.count()
-    rows = list(queryset[page.offset : page.offset + page.limit])
+    rows: list[Any] = list(queryset[page.offset : page.offset + page.limit])
+    if out is not None:
+        rows = [out(row) for row in rows]
     end = page.offset + len(rows)
     return {
         "count": count,

@@ -175,10 +175,7 @@ def _owners(workspace: Workspace) -> int:
     return Membership.objects.filter(workspace=workspace, role=Role.OWNER).count()
 
 
-@transaction.atomic
-def membership_set_role(*, actor: Membership, member_id: int, role: str, ip: str | None = None) -> Membership:
-    _require(actor, Perm.MEMBERS_MANAGE)
-    wanted = _check_assignable(actor, role)
+def _locked_member(actor: Membership, member_id: int) -> Membership:
     member = (
         Membership.objects.select_for_update()
         .filter(workspace=actor.workspace, id=member_id)
@@ -187,6 +184,14 @@ def membership_set_role(*, actor: Membership, member_id: int, role: str, ip: str
     )
     if member is None:
         raise NotFound(_("No such member."))
+    return member
+
+
+@transaction.atomic
+def membership_set_role(*, actor: Membership, member_id: int, role: str, ip: str | None = None) -> Membership:
+    _require(actor, Perm.MEMBERS_MANAGE)
+    wanted = _check_assignable(actor, role)
+    member = _locked_member(actor, member_id)
     if member.role == Role.OWNER and actor.role != Role.OWNER:
         raise NotAllowed(_("Only an owner may change an owner's role."))
     if member.role == Role.OWNER and wanted != Role.OWNER and _owners(actor.workspace) == 1:
@@ -207,14 +212,7 @@ def membership_set_role(*, actor: Membership, member_id: int, role: str, ip: str
 
 @transaction.atomic
 def membership_remove(*, actor: Membership, member_id: int, ip: str | None = None) -> None:
-    member = (
-        Membership.objects.select_for_update()
-        .filter(workspace=actor.workspace, id=member_id)
-        .select_related("user")
-        .first()
-    )
-    if member is None:
-        raise NotFound(_("No such member."))
+    member = _locked_member(actor, member_id)
     if member.user_id != actor.user_id:
         _require(actor, Perm.MEMBERS_MANAGE)
         if member.role == Role.OWNER and actor.role != Role.OWNER:

@@ -95,9 +95,7 @@ def invitations_list(request: HttpRequest, ws: str, filters: Query[InvitationFil
     }
     if filters.state is not None:
         rows = rows.filter(state_filters[filters.state])
-    result = paginate(request, rows.order_by("-created_at", "-id"), filters)
-    result["results"] = [invitation_out(i) for i in result["results"]]
-    return result
+    return paginate(request, rows.order_by("-created_at", "-id"), filters, invitation_out)
 
 
 @router.post(

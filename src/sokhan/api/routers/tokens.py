@@ -71,9 +71,7 @@ def tokens_list(request: HttpRequest, ws: str, page: Query[PageParams]) -> dict[
     # Member managers see (and may revoke) everyone's tokens; others only their own.
     if not role_can(membership.role, Perm.MEMBERS_MANAGE):
         tokens = tokens.filter(user=membership.user)
-    result = paginate(request, tokens.order_by("-created_at", "-id"), page)
-    result["results"] = [token_out(t) for t in result["results"]]
-    return result
+    return paginate(request, tokens.order_by("-created_at", "-id"), page, token_out)
 
 
 @router.post(

@@ -66,9 +66,8 @@ def workspaces_list(request: HttpRequest, page: Query[PageParams]) -> dict[str, 
     memberships = Membership.objects.filter(user=caller.user).select_related("workspace")
     if caller.token is not None:  # a token sees only the workspace it is bound to
         memberships = memberships.filter(workspace=caller.token.workspace)
-    result = paginate(request, memberships.order_by("workspace__name", "workspace__id"), page)
-    result["results"] = [workspace_out(m.workspace, m.role) for m in result["results"]]
-    return result
+    ordered = memberships.order_by("workspace__name", "workspace__id")
+    return paginate(request, ordered, page, lambda m: workspace_out(m.workspace, m.role))
 
 
 @router.post("/workspaces", response={201: WorkspaceOut, **ERRORS}, auth=session_only())
