@@ -48,17 +48,13 @@ def run_case(name: str, database_url: str | None, workers: int, jobs: int) -> fl
     subprocess.run([python, "-c", ENQUEUE.format(jobs=jobs)], env=env, check=True)
     started = time.perf_counter()
     procs = [
-        subprocess.Popen(
-            [str(SOKHAN), "worker", "--once", "--batch", "10"], env=env, stdout=subprocess.DEVNULL
-        )
+        subprocess.Popen([str(SOKHAN), "worker", "--once", "--batch", "10"], env=env, stdout=subprocess.DEVNULL)
         for _ in range(workers)
     ]
     for proc in procs:
         proc.wait()
     elapsed = time.perf_counter() - started
-    done = int(
-        subprocess.run([python, "-c", COUNT], env=env, check=True, capture_output=True, text=True).stdout
-    )
+    done = int(subprocess.run([python, "-c", COUNT], env=env, check=True, capture_output=True, text=True).stdout)
     if done != jobs:
         raise SystemExit(f"{name}: only {done} of {jobs} jobs succeeded")
     rate = jobs / elapsed

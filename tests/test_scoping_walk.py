@@ -117,14 +117,10 @@ def world(db: None, settings: Any) -> World:
     a_editor = User.objects.create_user("a-editor@example.com", PASSWORD)
     member = Membership.objects.create(workspace=a, user=a_editor, role=Role.EDITOR)
     a_owner_membership = Membership.objects.get(workspace=a, user=a_owner)
-    invitation, _raw = invitation_create(
-        actor=a_owner_membership, email="new@example.com", role="viewer", send=False
-    )
+    invitation, _raw = invitation_create(actor=a_owner_membership, email="new@example.com", role="viewer", send=False)
     token, _raw = token_create(actor=a_owner_membership, name="A token", scopes=["admin"])
     event = audit_record(workspace=a, actor=a_owner, action="test.event", target="x")
-    _b_token, b_raw = token_create(
-        actor=Membership.objects.get(workspace=b, user=b_owner), name="B", scopes=["admin"]
-    )
+    _b_token, b_raw = token_create(actor=Membership.objects.get(workspace=b, user=b_owner), name="B", scopes=["admin"])
     ids = {
         "member_id": member.pk,
         "membership_id": member.pk,
@@ -241,9 +237,7 @@ def test_every_route_is_scoped_or_allowlisted(world: World) -> None:
             for label, client, headers in callers:
                 response = client.generic(method, url, headers=headers)
                 if response.status_code != 404:
-                    leaks.append(
-                        f"{method} {url} ({route.route}) as B's owner by {label}: {response.status_code}"
-                    )
+                    leaks.append(f"{method} {url} ({route.route}) as B's owner by {label}: {response.status_code}")
         # Control: A's own owner finds the same address, so the 404s above come from scoping.
         real_ids = all(n == "ws" or n in world.ids for n in route.params)
         if "GET" in methods and real_ids and a_owner.get(url).status_code == 404:
@@ -280,6 +274,6 @@ def test_walk_catches_an_unscoped_route() -> None:
 
 
 def test_regex_routes_are_filled() -> None:
-    assert _regex_to_path(
-        r"^w/(?P<ws>[-\w]+)/items/(?P<item_id>[0-9]+)\.json$", {"ws": "alpha", "item_id": "7"}
-    ) == ("w/alpha/items/7.json")
+    assert _regex_to_path(r"^w/(?P<ws>[-\w]+)/items/(?P<item_id>[0-9]+)\.json$", {"ws": "alpha", "item_id": "7"}) == (
+        "w/alpha/items/7.json"
+    )

@@ -51,9 +51,7 @@ class ApiClient:
 
 def make_token(user: User, workspace: Workspace, scopes: list[str], **kwargs: Any) -> str:
     membership = Membership.objects.select_related("workspace", "user").get(user=user, workspace=workspace)
-    _token, raw = token_create(
-        actor=membership, name=f"{user.email} {','.join(scopes)}", scopes=scopes, **kwargs
-    )
+    _token, raw = token_create(actor=membership, name=f"{user.email} {','.join(scopes)}", scopes=scopes, **kwargs)
     return raw
 
 

@@ -43,9 +43,7 @@ def history(owner: User, workspace: Workspace, make_member) -> User:  # type: ig
         ),
     ]
     for when, actor, action, target, data in rows:
-        event = audit_record(
-            workspace=workspace, actor=actor, action=action, target=target, data=data, ip="10.0.0.1"
-        )
+        event = audit_record(workspace=workspace, actor=actor, action=action, target=target, data=data, ip="10.0.0.1")
         AuditEvent.objects.filter(pk=event.pk).update(created_at=when)
     return editor
 
@@ -80,9 +78,7 @@ def test_naive_dates_mean_the_workspace_clock(owner_api: ApiClient, history: Use
 def test_bad_filters(owner_api: ApiClient, history: User) -> None:
     error = assert_error(owner_api.get("/workspaces/acme/audit", {"since": "yesterday"}), 422)
     assert set(error["fields"]) == {"since"}
-    error = assert_error(
-        owner_api.get("/workspaces/acme/audit", {"since": "2025-03-23", "until": "2025-03-21"}), 400
-    )
+    error = assert_error(owner_api.get("/workspaces/acme/audit", {"since": "2025-03-23", "until": "2025-03-21"}), 400)
     assert set(error["fields"]) == {"since"}
 
 

@@ -44,9 +44,7 @@ def test_revoked_and_expired_tokens_are_401(owner: User, workspace: Workspace) -
     assert_error(api.get("/me"), 401, "invalid_token")
 
     expiring = make_token(owner, workspace, ["read"], expires_in_days=1)
-    PersonalAccessToken.objects.filter(revoked_at__isnull=True).update(
-        expires_at=timezone.now() - timedelta(seconds=1)
-    )
+    PersonalAccessToken.objects.filter(revoked_at__isnull=True).update(expires_at=timezone.now() - timedelta(seconds=1))
     assert_error(ApiClient(expiring).get("/workspaces/acme"), 401, "invalid_token")
 
 
@@ -56,9 +54,7 @@ def test_token_of_removed_member_stops_working(owner: User, workspace: Workspace
     assert ApiClient(raw).get("/workspaces/acme").status_code == 200
     member_id = workspace.memberships.get(user=editor).pk
     assert (
-        ApiClient(make_token(owner, workspace, ["admin"]))
-        .delete(f"/workspaces/acme/members/{member_id}")
-        .status_code
+        ApiClient(make_token(owner, workspace, ["admin"])).delete(f"/workspaces/acme/members/{member_id}").status_code
         == 204
     )
     assert_error(ApiClient(raw).get("/workspaces/acme"), 401, "invalid_token")
@@ -127,9 +123,7 @@ def test_create_workspace_by_session_only(owner: User, workspace: Workspace) -> 
     assert_error(ApiClient(make_token(owner, workspace, ["admin"])).post("/workspaces", {"name": "X"}), 401)
     client = Client()
     client.force_login(owner)
-    response = ApiClient(client=client).post(
-        "/workspaces", {"name": "Nan-e Barbari", "calendar": "gregorian"}
-    )
+    response = ApiClient(client=client).post("/workspaces", {"name": "Nan-e Barbari", "calendar": "gregorian"})
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["slug"] == "nan-e-barbari"

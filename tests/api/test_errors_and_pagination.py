@@ -69,12 +69,8 @@ def test_pagination_count_next_previous(owner_api: ApiClient, crowd: list[User])
     assert len(first["results"]) == 3
     assert first["previous"] is None
     assert first["next"].startswith("http://testserver/api/v1/workspaces/acme/members?")
-    second = owner_api.client.get(
-        first["next"], headers={"Authorization": f"Bearer {owner_api.token}"}
-    ).json()
-    third = owner_api.client.get(
-        second["next"], headers={"Authorization": f"Bearer {owner_api.token}"}
-    ).json()
+    second = owner_api.client.get(first["next"], headers={"Authorization": f"Bearer {owner_api.token}"}).json()
+    third = owner_api.client.get(second["next"], headers={"Authorization": f"Bearer {owner_api.token}"}).json()
     assert len(second["results"]) == 3 and len(third["results"]) == 1
     assert third["next"] is None and third["previous"] is not None
     emails = [m["email"] for page in (first, second, third) for m in page["results"]]

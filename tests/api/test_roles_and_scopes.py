@@ -31,9 +31,7 @@ def test_read_token_cannot_change_anything(owner: User, workspace: Workspace) ->
 def test_write_token_cannot_manage_settings_or_members(owner: User, workspace: Workspace) -> None:
     api = ApiClient(make_token(owner, workspace, ["write"]))
     assert_error(api.patch("/workspaces/acme", {"name": "Nope"}), 403, "insufficient_scope")
-    assert_error(
-        api.post("/workspaces/acme/tokens", {"name": "t", "scopes": ["read"]}), 403, "insufficient_scope"
-    )
+    assert_error(api.post("/workspaces/acme/tokens", {"name": "t", "scopes": ["read"]}), 403, "insufficient_scope")
 
 
 def test_owner_admin_token_changes_settings_and_it_is_audited(owner: User, workspace: Workspace) -> None:
@@ -144,9 +142,7 @@ def test_invitations_create_list_revoke(
     django_capture_on_commit_callbacks,  # type: ignore[no-untyped-def]
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
-        response = owner_api.post(
-            "/workspaces/acme/invitations", {"email": "New@Example.com", "role": "editor"}
-        )
+        response = owner_api.post("/workspaces/acme/invitations", {"email": "New@Example.com", "role": "editor"})
     assert response.status_code == 201, response.content
     created = response.json()
     assert created["email"] == "new@example.com"
@@ -161,18 +157,14 @@ def test_invitations_create_list_revoke(
     assert owner_api.delete(f"/workspaces/acme/invitations/{created['id']}").status_code == 204
     assert owner_api.get("/workspaces/acme/invitations", {"state": "pending"}).json()["count"] == 0
     assert owner_api.get("/workspaces/acme/invitations", {"state": "revoked"}).json()["count"] == 1
-    assert_error(
-        owner_api.post("/workspaces/acme/invitations", {"email": "owner@example.com", "role": "viewer"}), 409
-    )
+    assert_error(owner_api.post("/workspaces/acme/invitations", {"email": "owner@example.com", "role": "viewer"}), 409)
     assert_error(owner_api.delete("/workspaces/acme/invitations/999999"), 404)
 
 
 def test_tokens_secret_shown_once_and_revocable(owner: User, workspace: Workspace, make_member) -> None:  # type: ignore[no-untyped-def]
     editor = make_member(Role.EDITOR)
     editor_api = ApiClient(make_token(editor, workspace, ["admin"]))
-    response = editor_api.post(
-        "/workspaces/acme/tokens", {"name": "CI", "scopes": ["read"], "expires_in_days": 30}
-    )
+    response = editor_api.post("/workspaces/acme/tokens", {"name": "CI", "scopes": ["read"], "expires_in_days": 30})
     assert response.status_code == 201, response.content
     created = response.json()
     assert created["token"].startswith("skn_") and created["scopes"] == ["read"] and created["active"]

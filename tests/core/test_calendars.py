@@ -150,9 +150,7 @@ def test_format_date(calendar: str, language: str, style: str, expected: str) ->
 
 def test_format_datetime_uses_the_given_zone() -> None:
     moment = datetime(2025, 11, 21, 10, 35, tzinfo=UTC)
-    assert (
-        format_datetime(moment, calendar="jalali", language="fa", tz="Asia/Tehran") == "۳۰ آبان ۱۴۰۴، ۱۴:۰۵"
-    )
+    assert format_datetime(moment, calendar="jalali", language="fa", tz="Asia/Tehran") == "۳۰ آبان ۱۴۰۴، ۱۴:۰۵"
     assert format_datetime(moment, calendar="gregorian", language="en", tz=BERLIN) == "21 Nov 2025, 11:35"
     # Tehran dropped DST in 2022: +03:30 in summer 2025, but +04:30 in summer 2021.
     summer = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
@@ -193,9 +191,7 @@ def test_parse_jalali(text: str) -> None:
     assert parse_date_guess(text) == NOV_21
 
 
-@pytest.mark.parametrize(
-    "text", ["2025-11-21", "21 Nov 2025", "November 21st, 2025", "۲۱ نوامبر ۲۰۲۵", "٢٠٢٥/١١/٢١"]
-)
+@pytest.mark.parametrize("text", ["2025-11-21", "21 Nov 2025", "November 21st, 2025", "۲۱ نوامبر ۲۰۲۵", "٢٠٢٥/١١/٢١"])
 def test_parse_gregorian(text: str) -> None:
     assert parse_date(text, calendar="gregorian") == NOV_21
     assert parse_date_guess(text) == NOV_21
@@ -260,9 +256,7 @@ def test_dst_gap_is_rejected_and_overlap_takes_first_occurrence() -> None:
     ambiguous = aware_datetime(date(2025, 10, 26), time(2, 30), BERLIN)
     assert ambiguous.astimezone(UTC) == datetime(2025, 10, 26, 0, 30, tzinfo=UTC)
     # Tehran has no DST any more: the old spring-forward hour now exists.
-    assert parse_date("1404/01/02 00:30", calendar="jalali", tz=TEHRAN) == datetime(
-        2025, 3, 21, 21, 0, tzinfo=UTC
-    )
+    assert parse_date("1404/01/02 00:30", calendar="jalali", tz=TEHRAN) == datetime(2025, 3, 21, 21, 0, tzinfo=UTC)
 
 
 def test_error_messages_are_translatable() -> None:

@@ -44,9 +44,7 @@ def test_ui_datetime_converts_to_the_active_zone() -> None:
     with timezone.override(ZoneInfo("Europe/Berlin")):
         assert render("{% ui_datetime d %}", d=MOMENT, **ENGLISH) == "21 Nov 2025, 22:00"
         # A naive value is already wall-clock time and is not shifted.
-        assert (
-            render("{% ui_datetime d %}", d=datetime(2025, 11, 21, 9, 5), **ENGLISH) == "21 Nov 2025, 09:05"
-        )
+        assert render("{% ui_datetime d %}", d=datetime(2025, 11, 21, 9, 5), **ENGLISH) == "21 Nov 2025, 09:05"
     assert render("{% ui_datetime d %}", d=date(2025, 11, 21), **ENGLISH) == "21 Nov 2025"
     assert render("{% ui_datetime d %}", d=None, **ENGLISH) == ""
 

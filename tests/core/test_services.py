@@ -69,9 +69,7 @@ def test_settings_update_is_audited_with_diff(workspace: Workspace, owner: User)
 
 def test_invitation_round_trip(workspace: Workspace, owner: User, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
     with django_capture_on_commit_callbacks(execute=True):
-        invitation, raw = invitation_create(
-            actor=owner_of(workspace), email="Sara@Example.com", role="editor"
-        )
+        invitation, raw = invitation_create(actor=owner_of(workspace), email="Sara@Example.com", role="editor")
     assert invitation.email == "sara@example.com"
     assert len(mail.outbox) == 1 and raw in mail.outbox[0].body
     # Written in the workspace's language (Persian), with the role's label, not its code.
@@ -85,9 +83,7 @@ def test_invitation_round_trip(workspace: Workspace, owner: User, django_capture
 
 
 def test_invitation_expires_and_is_bound_to_its_email(workspace: Workspace, owner: User) -> None:
-    invitation, raw = invitation_create(
-        actor=owner_of(workspace), email="a@example.com", role="viewer", send=False
-    )
+    invitation, raw = invitation_create(actor=owner_of(workspace), email="a@example.com", role="viewer", send=False)
     mallory = User.objects.create_user("mallory@example.com", PASSWORD)
     with pytest.raises(NotAllowed):
         invitation_accept(raw=raw, user=mallory)

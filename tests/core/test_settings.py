@@ -14,15 +14,9 @@ PROBE = (
 
 
 def load(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {
-        k: v for k, v in os.environ.items() if not k.startswith(("SOKHAN_", "DATABASE_URL", "REDIS_URL"))
-    }
-    clean.update(
-        {"SOKHAN_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "sokhan.config.settings"}, **env
-    )
-    return subprocess.run(
-        [sys.executable, "-c", PROBE], env=clean, capture_output=True, text=True, timeout=60
-    )
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SOKHAN_", "DATABASE_URL", "REDIS_URL"))}
+    clean.update({"SOKHAN_DATA_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "sokhan.config.settings"}, **env)
+    return subprocess.run([sys.executable, "-c", PROBE], env=clean, capture_output=True, text=True, timeout=60)
 
 
 def test_local_defaults_are_sqlite_in_the_data_dir(tmp_path: Path) -> None:

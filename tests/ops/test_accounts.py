@@ -76,9 +76,7 @@ class _Tty(io.StringIO):
         return True
 
 
-def test_createuser_prompts_twice_and_retries_on_mismatch(
-    monkeypatch: pytest.MonkeyPatch, cmd: Runner
-) -> None:
+def test_createuser_prompts_twice_and_retries_on_mismatch(monkeypatch: pytest.MonkeyPatch, cmd: Runner) -> None:
     answers = iter([GOOD, "something else entirely", GOOD, GOOD])
     monkeypatch.setattr(sys, "stdin", _Tty())
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(answers))

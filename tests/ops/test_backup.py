@@ -34,9 +34,7 @@ TOTP = "JBSWY3DPEHPK3PXP"
 
 
 def populate(media: Path) -> User:
-    owner = User.objects.create_user(
-        "owner@example.com", PASSWORD, full_name="مینا کریمی", timezone="Asia/Tehran"
-    )
+    owner = User.objects.create_user("owner@example.com", PASSWORD, full_name="مینا کریمی", timezone="Asia/Tehran")
     owner.totp_secret = TOTP
     owner.totp_enabled = True
     owner.save()
@@ -84,9 +82,7 @@ def wipe(datadir: Path, keyfile: Path) -> None:
     crypto.fernet.cache_clear()
 
 
-def test_round_trip_restores_identical_data(
-    datadir: Path, keyfile: Path, tmp_path: Path, cmd: Runner
-) -> None:
+def test_round_trip_restores_identical_data(datadir: Path, keyfile: Path, tmp_path: Path, cmd: Runner) -> None:
     (datadir / "django-secret.key").write_text("s" * 50)
     populate(datadir / "media")
     rows, files = every_row(), media_files(datadir / "media")

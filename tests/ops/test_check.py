@@ -51,29 +51,21 @@ def test_wrong_key_fails_on_the_stored_secret(healthy: User, keyfile: Path, chec
     crypto.write_keys([Fernet.generate_key()])  # the key that encrypted the secret is gone
     fails = check_problems()
     assert len(fails) == 1
-    assert fails[0].startswith(
-        f"FAIL stored secrets: core.User.totp_secret pk={healthy.pk} cannot be decrypted"
-    )
+    assert fails[0].startswith(f"FAIL stored secrets: core.User.totp_secret pk={healthy.pk} cannot be decrypted")
 
 
 def test_malformed_key_fails(healthy: User, keyfile: Path, check_problems: Problems) -> None:
     keyfile.write_text("this-is-not-a-fernet-key\n")
     crypto.fernet.cache_clear()
     fails = check_problems()
-    assert fails == [
-        f"FAIL encryption key: key #1 in {keyfile} is malformed (expected 32 url-safe base64 bytes)."
-    ]
+    assert fails == [f"FAIL encryption key: key #1 in {keyfile} is malformed (expected 32 url-safe base64 bytes)."]
 
 
-def test_missing_key_file_with_stored_secrets_fails(
-    healthy: User, keyfile: Path, check_problems: Problems
-) -> None:
+def test_missing_key_file_with_stored_secrets_fails(healthy: User, keyfile: Path, check_problems: Problems) -> None:
     keyfile.unlink()
     fails = check_problems()
     assert len(fails) == 1
-    assert fails[0].startswith(
-        f"FAIL encryption key: no key file at {keyfile} but the database holds 1 encrypted"
-    )
+    assert fails[0].startswith(f"FAIL encryption key: no key file at {keyfile} but the database holds 1 encrypted")
     assert not keyfile.exists()  # check never invents a key
 
 
@@ -129,9 +121,7 @@ def test_wildcard_hosts_refused_in_production(healthy: User, settings: Any, chec
     settings.DEBUG = False
     settings.ALLOWED_HOSTS = ["*"]
     fails = check_problems()
-    assert (
-        "FAIL allowed hosts: SOKHAN_ALLOWED_HOSTS holds '*' in production; list the real host names." in fails
-    )
+    assert "FAIL allowed hosts: SOKHAN_ALLOWED_HOSTS holds '*' in production; list the real host names." in fails
 
 
 def test_djangos_own_list_tags_still_works(cmd: Runner) -> None:
@@ -149,17 +139,13 @@ def _env(data_dir: Path) -> dict[str, str]:
 @pytest.mark.slow
 def test_real_process_fails_before_migrate_and_passes_after(tmp_path: Path, cmd: Runner) -> None:
     env = _env(tmp_path / "fresh")
-    before = subprocess.run(
-        [SOKHAN, "check"], env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path
-    )
+    before = subprocess.run([SOKHAN, "check"], env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert before.returncode == 1
     assert "FAIL migrations:" in before.stderr and "run `sokhan migrate`" in before.stderr
     assert "OK   database: sqlite" in before.stdout
     migrate = subprocess.run([SOKHAN, "migrate", "-v0"], env=env, capture_output=True, text=True, timeout=120)
     assert migrate.returncode == 0, migrate.stderr
-    after = subprocess.run(
-        [SOKHAN, "check"], env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path
-    )
+    after = subprocess.run([SOKHAN, "check"], env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert after.returncode == 0, after.stdout + after.stderr
     assert "All checks passed." in after.stdout
     broken = subprocess.run(

@@ -74,9 +74,7 @@ def test_rotation_that_dies_midway_leaves_everything_readable(keyfile: Path, cmd
     foreign = crypto.PREFIX + Fernet(Fernet.generate_key()).encrypt(b"lost").decode()
     User.objects.filter(pk=stray.pk).update(totp_secret=Value(foreign, output_field=TextField()))
 
-    with pytest.raises(
-        CommandError, match=rf"core.User.totp_secret of row pk={stray.pk} cannot be re-encrypted"
-    ):
+    with pytest.raises(CommandError, match=rf"core.User.totp_secret of row pk={stray.pk} cannot be re-encrypted"):
         cmd("rotate_key")
 
     keys = file_keys(keyfile)
@@ -114,9 +112,7 @@ def test_env_key_single_prints_instructions_and_changes_nothing(
     assert raw_secret(user) == raw
 
 
-def test_env_keys_two_reencrypts_under_the_first(
-    keyfile: Path, monkeypatch: pytest.MonkeyPatch, cmd: Runner
-) -> None:
+def test_env_keys_two_reencrypts_under_the_first(keyfile: Path, monkeypatch: pytest.MonkeyPatch, cmd: Runner) -> None:
     old = Fernet.generate_key().decode()
     monkeypatch.setenv("SOKHAN_ENCRYPTION_KEY", old)
     crypto.fernet.cache_clear()
@@ -126,9 +122,7 @@ def test_env_keys_two_reencrypts_under_the_first(
     crypto.fernet.cache_clear()
     out, _ = cmd("rotate_key")
     assert f"Set SOKHAN_ENCRYPTION_KEY={new}" in out
-    assert (
-        Fernet(new.encode()).decrypt(raw_secret(user).removeprefix(crypto.PREFIX).encode()) == SECRET.encode()
-    )
+    assert Fernet(new.encode()).decrypt(raw_secret(user).removeprefix(crypto.PREFIX).encode()) == SECRET.encode()
     assert not keyfile.exists()
 
 

@@ -99,9 +99,7 @@ def test_retries_back_off_exponentially_then_fail_keeping_last_error(row_due: Jo
         effect(row, "rolled back")
         raise ConnectionError(f"network down #{len(calls)}")
 
-    machine = engine.Machine(
-        Job, graph_with(handler, retry=Retry(max_attempts=3, base_seconds=10, jitter=0.2))
-    )
+    machine = engine.Machine(Job, graph_with(handler, retry=Retry(max_attempts=3, base_seconds=10, jitter=0.2)))
     delays = []
     for expected in (engine.Outcome.RETRY, engine.Outcome.RETRY, engine.Outcome.FAILED):
         [c] = engine.claim(machine, worker_id="w", lease=LEASE, now=clock.now)
@@ -121,9 +119,7 @@ def test_retries_back_off_exponentially_then_fail_keeping_last_error(row_due: Jo
 
 def test_rows_whose_workers_keep_dying_run_out_of_attempts(row_due: Job, clock: Clock) -> None:
     ran: list[int] = []
-    machine = engine.Machine(
-        Job, graph_with(lambda row: ran.append(1) or "done", retry=Retry(max_attempts=2))
-    )
+    machine = engine.Machine(Job, graph_with(lambda row: ran.append(1) or "done", retry=Retry(max_attempts=2)))
     for _ in range(2):  # two claims whose workers vanished without a word
         engine.claim(machine, worker_id="dead", lease=LEASE, now=clock.now)
         clock.advance(31)
@@ -149,9 +145,7 @@ def test_undeclared_transition_raises_and_row_stays(row_due: Job, clock: Clock) 
 
 
 def test_next_with_delay_sets_due_time_and_chains_states(row_due: Job, clock: Clock) -> None:
-    machine = engine.Machine(
-        Job, graph_with(lambda row: Next("middle", delay=timedelta(minutes=5)), to=("middle",))
-    )
+    machine = engine.Machine(Job, graph_with(lambda row: Next("middle", delay=timedelta(minutes=5)), to=("middle",)))
     worker = Worker(worker_id="w", machines=[machine], clock=clock)
     assert worker.run_once() == 1
     row_due.refresh_from_db()
@@ -180,9 +174,7 @@ def test_stopping_finishes_current_step_and_releases_the_rest(workspace: Workspa
         worker.request_stop()  # as SIGTERM would, in the middle of the first step
         return "done"
 
-    worker = Worker(
-        worker_id="w", batch_size=3, machines=[engine.Machine(Job, graph_with(handler))], clock=clock
-    )
+    worker = Worker(worker_id="w", batch_size=3, machines=[engine.Machine(Job, graph_with(handler))], clock=clock)
     assert worker.run_once() == 1
     states = {r.pk: r for r in Job.objects.all()}
     assert states[rows[0].pk].state == "done"

@@ -29,9 +29,7 @@ def test_reports_depth_lag_running_failed_and_workers(db: None) -> None:
     runtime_tasks.add.using(run_after=now - timedelta(seconds=10)).enqueue(1, 2)
     runtime_tasks.add.using(run_after=now + timedelta(hours=1)).enqueue(1, 3)  # not due: not counted
     running = runtime_tasks.add.using(run_after=now - timedelta(seconds=200)).enqueue(1, 4)
-    Job.objects.filter(pk=running.id).update(
-        state_locked_until=now + timedelta(minutes=1), state_lease_owner="w:1"
-    )
+    Job.objects.filter(pk=running.id).update(state_locked_until=now + timedelta(minutes=1), state_lease_owner="w:1")
     failed = runtime_tasks.add.enqueue(1, 5)
     Job.objects.filter(pk=failed.id).update(state=Job.FAILED, state_due_at=None)
     WorkerHeartbeat.objects.create(worker_id="live", last_seen=now)

@@ -49,9 +49,7 @@ def test_enqueue_in_rolled_back_transaction_leaves_no_job(workspace: Workspace) 
     assert Job.objects.count() == 0
 
 
-def test_failures_retry_with_backoff_and_failed_attempts_leave_no_effects(
-    workspace: Workspace, clock: Clock
-) -> None:
+def test_failures_retry_with_backoff_and_failed_attempts_leave_no_effects(workspace: Workspace, clock: Clock) -> None:
     result = runtime_tasks.flaky.enqueue(workspace.pk, fail_times=2)
     w = worker(clock)
     w.run_once()

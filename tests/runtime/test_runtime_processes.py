@@ -32,9 +32,7 @@ def stop(proc: subprocess.Popen[str], timeout: float = 15) -> int:
     return proc.wait(timeout=timeout)
 
 
-def test_killed_worker_mid_step_loses_nothing_and_item_completes_once(
-    workspace: Workspace, tmp_path: Path
-) -> None:
+def test_killed_worker_mid_step_loses_nothing_and_item_completes_once(workspace: Workspace, tmp_path: Path) -> None:
     marker = tmp_path / "started"
     result = runtime_tasks.record.enqueue(workspace.pk, "k1", sleep=60, marker=str(marker))
     first = start_worker("doomed")

@@ -67,9 +67,7 @@ def test_a_lease_holder_blocks_the_other_worker(db: None, registry: None, start:
     assert Job.objects.count() == 1
 
 
-def test_downtime_fires_once_then_skips_to_the_next_future_period(
-    db: None, registry: None, start: Clock
-) -> None:
+def test_downtime_fires_once_then_skips_to_the_next_future_period(db: None, registry: None, start: Clock) -> None:
     register_schedule("every5", "*/5 * * * *", runtime_tasks.add, args=[1, 1])
     sync_schedules(start.now)
     start.now = datetime(2030, 1, 7, 13, 2, tzinfo=UTC)  # three hours of missed periods

@@ -18,9 +18,7 @@ def _secret(html: str) -> str:
     return match.group(1)
 
 
-def test_enable_two_factor_with_qr_and_confirmation(
-    owner_client: Client, owner: User, workspace: Workspace
-) -> None:
+def test_enable_two_factor_with_qr_and_confirmation(owner_client: Client, owner: User, workspace: Workspace) -> None:
     page = owner_client.get("/account/two-factor/").content.decode()
     assert "<svg" in page and "<?xml" not in page
     secret = _secret(page)
@@ -44,9 +42,7 @@ def test_enable_two_factor_with_qr_and_confirmation(
     assert client.post("/login/code/", {"code": code}).status_code == 400
 
 
-def test_disable_two_factor_needs_code_or_password(
-    owner_client: Client, owner: User, workspace: Workspace
-) -> None:
+def test_disable_two_factor_needs_code_or_password(owner_client: Client, owner: User, workspace: Workspace) -> None:
     owner.totp_secret = pyotp.random_base32()
     owner.totp_enabled = True
     owner.save()

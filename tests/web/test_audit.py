@@ -19,9 +19,7 @@ def _event(workspace: Workspace, actor: User | None, action: str, when: datetime
     return event
 
 
-def test_filters_by_action_actor_and_jalali_date(
-    owner_client: Client, owner: User, workspace: Workspace
-) -> None:
+def test_filters_by_action_actor_and_jalali_date(owner_client: Client, owner: User, workspace: Workspace) -> None:
     other = User.objects.create_user("ali@example.com", "x" * 12)
     _event(workspace, owner, "post.publish", datetime(2025, 3, 19, 12, tzinfo=UTC), target="last day of 1403")
     _event(workspace, other, "post.publish", datetime(2025, 3, 21, 12, tzinfo=UTC), target="nowruz 1404")
@@ -62,9 +60,7 @@ def test_pagination(owner_client: Client, owner: User, workspace: Workspace) -> 
     assert "event-000" in second and f"event-{PAGE_SIZE + 4:03d}" not in second
 
 
-def test_csv_export_is_utf8_with_bom_and_safe(
-    owner_client: Client, owner: User, workspace: Workspace
-) -> None:
+def test_csv_export_is_utf8_with_bom_and_safe(owner_client: Client, owner: User, workspace: Workspace) -> None:
     _event(
         workspace,
         owner,

@@ -30,9 +30,7 @@ def _is_signed_in(client: Client) -> bool:
 
 def test_login_redirects_to_workspace_and_audits(owner: User, workspace: Workspace) -> None:
     client = Client()
-    response = client.post(
-        "/login/", {"email": "OWNER@example.com", "password": PASSWORD}, REMOTE_ADDR="10.1.2.3"
-    )
+    response = client.post("/login/", {"email": "OWNER@example.com", "password": PASSWORD}, REMOTE_ADDR="10.1.2.3")
     assert response.status_code == 302
     assert client.get("/")["Location"] == f"/w/{workspace.slug}/"
     login = AuditEvent.objects.get(workspace=workspace, action="auth.login")
@@ -58,10 +56,7 @@ def test_failed_logins_are_throttled_per_email_and_ip(owner: User) -> None:
     # Another address is not blocked for the same account.
     other = Client()
     assert (
-        other.post(
-            "/login/", {"email": owner.email, "password": PASSWORD}, REMOTE_ADDR="10.0.0.10"
-        ).status_code
-        == 302
+        other.post("/login/", {"email": owner.email, "password": PASSWORD}, REMOTE_ADDR="10.0.0.10").status_code == 302
     )
 
 
@@ -135,9 +130,7 @@ def test_password_reset_email_link_sets_a_new_password(owner: User, workspace: W
     assert form_page.status_code == 200
     assert "Choose a new password" in form_page.content.decode()
     new_password = "a brand new passphrase"
-    done = client.post(
-        form_page.redirect_chain[-1][0], {"new_password1": new_password, "new_password2": new_password}
-    )
+    done = client.post(form_page.redirect_chain[-1][0], {"new_password1": new_password, "new_password2": new_password})
     assert done.status_code == 302 and done["Location"] == "/password-reset/complete/"
     owner.refresh_from_db()
     assert owner.check_password(new_password)

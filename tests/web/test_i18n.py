@@ -52,12 +52,8 @@ def test_switching_to_persian_gives_rtl_and_jalali_date(owner_client: Client, wo
     assert "اعضا" in html  # the navigation is translated
 
 
-def test_calendar_choice_overrides_language_default(
-    owner_client: Client, owner: User, workspace: Workspace
-) -> None:
-    owner_client.post(
-        "/account/", {"full_name": "Owner", "language": "fa", "timezone": "", "calendar": "gregorian"}
-    )
+def test_calendar_choice_overrides_language_default(owner_client: Client, owner: User, workspace: Workspace) -> None:
+    owner_client.post("/account/", {"full_name": "Owner", "language": "fa", "timezone": "", "calendar": "gregorian"})
     html = owner_client.get(f"/w/{workspace.slug}/").content.decode()
     text = re.search(r'<p class="today">(.*?)</p>', html, re.S)
     assert text and not any(month in text.group(1) for month in PERSIAN_MONTHS)
@@ -65,9 +61,7 @@ def test_calendar_choice_overrides_language_default(
     assert (owner.language, owner.calendar, owner.timezone) == ("fa", "gregorian", "")
 
 
-def test_workspace_default_follows_workspace_language(
-    owner_client: Client, owner: User, workspace: Workspace
-) -> None:
+def test_workspace_default_follows_workspace_language(owner_client: Client, owner: User, workspace: Workspace) -> None:
     owner.language = ""
     owner.save()
     workspace.language = "fa"

@@ -104,9 +104,7 @@ def test_owner_invites_editor_who_sees_only_what_the_role_allows(
     emailed = re.search(r"/invite/([\w-]+)/", mail.outbox[0].body)
     assert emailed
     members_page = owner.get(f"/w/{ws}/members/").content.decode()
-    shown = re.search(
-        r'<code id="invite-link" dir="ltr">http://testserver/invite/([\w-]+)/</code>', members_page
-    )
+    shown = re.search(r'<code id="invite-link" dir="ltr">http://testserver/invite/([\w-]+)/</code>', members_page)
     assert shown and shown.group(1) == emailed.group(1)
     assert "invite-link" not in owner.get(f"/w/{ws}/members/").content.decode()  # only once
     assert EDITOR_EMAIL in members_page  # pending invitation listed
@@ -168,9 +166,7 @@ def test_owner_invites_editor_who_sees_only_what_the_role_allows(
     assert Membership.objects.filter(workspace=workspace).count() == 2
 
     # The editor can create an API token; the raw value is shown once.
-    created = invitee.post(
-        f"/w/{ws}/tokens/", {"name": "Zapier", "scopes": ["read"], "expires_in_days": "90"}
-    )
+    created = invitee.post(f"/w/{ws}/tokens/", {"name": "Zapier", "scopes": ["read"], "expires_in_days": "90"})
     assert created.status_code == 302
     tokens_page = invitee.get(f"/w/{ws}/tokens/").content.decode()
     assert re.search(r'<code id="new-token" dir="ltr">skn_[\w-]+</code>', tokens_page)

@@ -37,18 +37,14 @@ def test_owner_changes_a_role_with_htmx(owner_client: Client, make_member, works
     assert "Changed a member&#x27;s role" in audit and "Viewer → Manager" in audit
 
 
-def test_last_owner_cannot_be_demoted_or_leave(
-    owner_client: Client, owner: User, workspace: Workspace
-) -> None:
+def test_last_owner_cannot_be_demoted_or_leave(owner_client: Client, owner: User, workspace: Workspace) -> None:
     own = Membership.objects.get(user=owner)
     response = owner_client.post(f"/w/{workspace.slug}/leave/", follow=True)
     assert "A workspace keeps at least one owner." in response.content.decode()
     assert Membership.objects.filter(pk=own.pk).exists()
 
 
-def test_admin_cannot_grant_owner_and_sees_no_owner_controls(
-    make_member, owner: User, workspace: Workspace
-) -> None:  # type: ignore[no-untyped-def]
+def test_admin_cannot_grant_owner_and_sees_no_owner_controls(make_member, owner: User, workspace: Workspace) -> None:  # type: ignore[no-untyped-def]
     admin = make_member("admin")
     viewer = make_member("viewer")
     client = _client(admin)
@@ -74,10 +70,7 @@ def test_manager_sees_members_but_cannot_manage(make_member, workspace: Workspac
     html = client.get(f"/w/{workspace.slug}/members/").content.decode()
     assert "owner@example.com" in html
     assert "Invite someone" not in html and "/role/" not in html
-    assert (
-        client.post(f"/w/{workspace.slug}/members/invite/", {"email": "a@b.c", "role": "viewer"}).status_code
-        == 403
-    )
+    assert client.post(f"/w/{workspace.slug}/members/invite/", {"email": "a@b.c", "role": "viewer"}).status_code == 403
 
 
 def test_remove_member_and_revoke_invitation(
@@ -104,9 +97,7 @@ def test_remove_member_and_revoke_invitation(
 
 
 def test_invalid_invite_email_shows_field_error(owner_client: Client, workspace: Workspace) -> None:
-    response = owner_client.post(
-        f"/w/{workspace.slug}/members/invite/", {"email": "not-an-email", "role": "editor"}
-    )
+    response = owner_client.post(f"/w/{workspace.slug}/members/invite/", {"email": "not-an-email", "role": "editor"})
     assert response.status_code == 400
     assert "Enter a valid email address." in response.content.decode()
     assert not Invitation.objects.exists()
@@ -130,9 +121,7 @@ def test_existing_user_accepts_by_signing_in(owner: User, workspace: Workspace) 
     page = client.get(f"/invite/{raw}/").content.decode()
     login_link = re.search(r'href="(/login/\?next=[^"]+)"', page)
     assert login_link
-    response = client.post(
-        login_link.group(1).replace("&amp;", "&"), {"email": existing.email, "password": PASSWORD}
-    )
+    response = client.post(login_link.group(1).replace("&amp;", "&"), {"email": existing.email, "password": PASSWORD})
     assert response["Location"] == f"/invite/{raw}/"
     accepted = client.post(f"/invite/{raw}/")
     assert accepted["Location"] == f"/w/{workspace.slug}/"

@@ -118,9 +118,7 @@ def _on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     return error_response(500, "server_error", _("Something went wrong on our side. It has been logged."))
 
 
-def _add[E: Exception](
-    api: NinjaAPI, exc_class: type[E], handler: Callable[[HttpRequest, E], HttpResponse]
-) -> None:
+def _add[E: Exception](api: NinjaAPI, exc_class: type[E], handler: Callable[[HttpRequest, E], HttpResponse]) -> None:
     # Ninja types the argument as "instance or class" but always passes the raised instance.
     api.add_exception_handler(exc_class, cast("Callable[[HttpRequest, E | type[E]], HttpResponse]", handler))
 

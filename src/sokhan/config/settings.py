@@ -48,8 +48,7 @@ def _secret_key() -> str:
             raise ImproperlyConfigured("SOKHAN_DEBUG must be off when SOKHAN_ENV=production.")
         if key in _INSECURE_KEYS or key.startswith("django-insecure") or len(key) < 32:
             raise ImproperlyConfigured(
-                "SOKHAN_SECRET_KEY must be set to a random value of at least 32 characters "
-                "when SOKHAN_ENV=production."
+                "SOKHAN_SECRET_KEY must be set to a random value of at least 32 characters when SOKHAN_ENV=production."
             )
         return key
     if key:
@@ -67,9 +66,7 @@ SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = [
     h.strip() for h in os.environ.get("SOKHAN_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()
 ]
-CSRF_TRUSTED_ORIGINS = [
-    o.strip() for o in os.environ.get("SOKHAN_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
-]
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("SOKHAN_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 BASE_URL = os.environ.get("SOKHAN_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
@@ -218,11 +215,7 @@ if os.environ.get("SOKHAN_EMAIL_HOST"):
     }
 else:
     MAILERS = {
-        "default": {
-            "BACKEND": os.environ.get(
-                "SOKHAN_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
-            )
-        }
+        "default": {"BACKEND": os.environ.get("SOKHAN_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")}
     }
 DEFAULT_FROM_EMAIL = os.environ.get("SOKHAN_EMAIL_FROM", "Sokhan <sokhan@localhost>")
 

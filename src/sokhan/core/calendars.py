@@ -291,9 +291,7 @@ def _english(text: Promise) -> str:
         return str(text)
 
 
-def month_name(
-    month: int, *, calendar: CalendarName, language: str | None = None, short: bool = False
-) -> str:
+def month_name(month: int, *, calendar: CalendarName, language: str | None = None, short: bool = False) -> str:
     """Month name; ``language`` None means the active language."""
     if not 1 <= month <= 12:
         raise InvalidDateError(_("month %(month)s is out of range (1–12).") % {"month": month})
@@ -487,8 +485,7 @@ def _read(text: str) -> _Parsed:
             raise DateParseError(_("Write the year with four digits, e.g. 1404 or 2025."))
         if len(month_text) > 2 or len(day_text) > 2:
             raise DateParseError(
-                _("“%(text)s” is not a date; write year/month/day, e.g. 1404/08/30.")
-                % {"text": original.strip()}
+                _("“%(text)s” is not a date; write year/month/day, e.g. 1404/08/30.") % {"text": original.strip()}
             )
         return _Parsed(int(year_text), int(month_text), int(day_text), None, at)
     raise DateParseError(

@@ -69,9 +69,7 @@ def decrypt(stored: str) -> str:
     try:
         return fernet().decrypt(stored[len(PREFIX) :].encode()).decode()
     except InvalidToken as exc:
-        raise SecretDecryptError(
-            "no configured key opens this value; is the right key file in place?"
-        ) from exc
+        raise SecretDecryptError("no configured key opens this value; is the right key file in place?") from exc
 
 
 def rotate(stored: str) -> str:
@@ -81,9 +79,7 @@ def rotate(stored: str) -> str:
     try:
         return PREFIX + fernet().rotate(stored[len(PREFIX) :].encode()).decode()
     except InvalidToken as exc:
-        raise SecretDecryptError(
-            "no configured key opens this value; is the right key file in place?"
-        ) from exc
+        raise SecretDecryptError("no configured key opens this value; is the right key file in place?") from exc
 
 
 class EncryptedTextField(models.TextField):  # type: ignore[type-arg]

@@ -86,12 +86,8 @@ class Workspace(models.Model):
     slug = models.SlugField(_("address"), max_length=60, unique=True, allow_unicode=False)
     description = models.TextField(_("description"), blank=True)
     timezone = models.CharField(_("time zone"), max_length=64, default="Asia/Tehran")
-    calendar = models.CharField(
-        _("calendar"), max_length=16, choices=Calendar.choices, default=Calendar.JALALI
-    )
-    language = models.CharField(
-        _("language"), max_length=8, choices=Language.choices, default=Language.PERSIAN
-    )
+    calendar = models.CharField(_("calendar"), max_length=16, choices=Calendar.choices, default=Calendar.JALALI)
+    language = models.CharField(_("language"), max_length=8, choices=Language.choices, default=Language.PERSIAN)
     created_at = models.DateTimeField(default=now)
 
     def __str__(self) -> str:
@@ -105,9 +101,7 @@ class Membership(models.Model):
     created_at = models.DateTimeField(default=now)
 
     class Meta:
-        constraints: ClassVar = [
-            models.UniqueConstraint(fields=["workspace", "user"], name="membership_unique_user")
-        ]
+        constraints: ClassVar = [models.UniqueConstraint(fields=["workspace", "user"], name="membership_unique_user")]
 
     def __str__(self) -> str:
         return f"{self.user} in {self.workspace} as {self.role}"

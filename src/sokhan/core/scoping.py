@@ -21,9 +21,7 @@ def access_membership(user: User | Any, workspace_slug: str) -> Membership:
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         raise Http404("workspace not found")
     try:
-        return Membership.objects.select_related("workspace", "user").get(
-            workspace__slug=workspace_slug, user=user
-        )
+        return Membership.objects.select_related("workspace", "user").get(workspace__slug=workspace_slug, user=user)
     except Membership.DoesNotExist:
         raise Http404("workspace not found") from None
 

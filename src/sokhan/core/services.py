@@ -129,9 +129,7 @@ SETTINGS_FIELDS = ("name", "description", "timezone", "calendar", "language")
 
 
 @transaction.atomic
-def workspace_update(
-    *, workspace: Workspace, actor: User, ip: str | None = None, **changes: Any
-) -> Workspace:
+def workspace_update(*, workspace: Workspace, actor: User, ip: str | None = None, **changes: Any) -> Workspace:
     unknown = set(changes) - set(SETTINGS_FIELDS)
     if unknown:
         raise DomainError(_("Unknown settings: %(f)s") % {"f": ", ".join(sorted(unknown))})
@@ -220,12 +218,8 @@ def membership_remove(*, actor: Membership, member_id: int, ip: str | None = Non
     if member.role == Role.OWNER and _owners(actor.workspace) == 1:
         raise Conflict(_("A workspace keeps at least one owner."))
     member.delete()
-    PersonalAccessToken.objects.filter(workspace=actor.workspace, user=member.user).update(
-        revoked_at=timezone.now()
-    )
-    audit_record(
-        workspace=actor.workspace, actor=actor.user, action="member.remove", target=member.user.email, ip=ip
-    )
+    PersonalAccessToken.objects.filter(workspace=actor.workspace, user=member.user).update(revoked_at=timezone.now())
+    audit_record(workspace=actor.workspace, actor=actor.user, action="member.remove", target=member.user.email, ip=ip)
 
 
 # ---------------------------------------------------------------- invitations
@@ -296,14 +290,10 @@ def invitation_accept(*, raw: str, user: User, ip: str | None = None) -> Members
     if not invitation.is_usable:
         raise NotFound(_("This invitation link is invalid, used or expired."))
     if invitation.email != user.email.lower():
-        raise NotAllowed(
-            _("This invitation was sent to %(e)s; sign in with that address.") % {"e": invitation.email}
-        )
+        raise NotAllowed(_("This invitation was sent to %(e)s; sign in with that address.") % {"e": invitation.email})
     try:
         with transaction.atomic():
-            membership = Membership.objects.create(
-                workspace=invitation.workspace, user=user, role=invitation.role
-            )
+            membership = Membership.objects.create(workspace=invitation.workspace, user=user, role=invitation.role)
     except IntegrityError:
         raise Conflict(_("You are already a member of this workspace.")) from None
     invitation.accepted_at = timezone.now()
@@ -390,9 +380,7 @@ def token_create(
 def token_authenticate(raw: str) -> PersonalAccessToken | None:
     if not raw.startswith(TOKEN_PREFIX):
         return None
-    token = (
-        PersonalAccessToken.objects.select_related("workspace", "user").filter(token_hash=_hash(raw)).first()
-    )
+    token = PersonalAccessToken.objects.select_related("workspace", "user").filter(token_hash=_hash(raw)).first()
     if token is None or not token.is_active or not token.user.is_active:
         return None
     if not Membership.objects.filter(workspace=token.workspace, user=token.user).exists():

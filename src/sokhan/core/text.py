@@ -83,9 +83,7 @@ _STRAY_LOOKALIKE = re.compile("[\u200b\u200e\u200f\u061c]")
 _ZWJ_NEAR_ARABIC = re.compile(f"(?<=[{_AR_LETTER}]){ZWJ}+|{ZWJ}+(?=[{_AR_LETTER}])")
 _ZWNJ_RUN = re.compile(f"{ZWNJ}+")
 # A ZWNJ survives only after a left-joining letter and before a letter.
-_USELESS_ZWNJ = re.compile(
-    f"(?<![{_AR_LETTER}]){ZWNJ}|(?<=[{_RIGHT_JOINING}]){ZWNJ}|{ZWNJ}(?![{_AR_LETTER}])"
-)
+_USELESS_ZWNJ = re.compile(f"(?<![{_AR_LETTER}]){ZWNJ}|(?<=[{_RIGHT_JOINING}]){ZWNJ}|{ZWNJ}(?![{_AR_LETTER}])")
 _WHITESPACE = re.compile(r"\s+")
 _GRAPHEME = regex.compile(r"\X")
 

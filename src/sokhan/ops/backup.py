@@ -101,9 +101,7 @@ def dump_models() -> list[type[models.Model]]:
     app_list = [(cfg, None) for cfg in apps.get_app_configs() if cfg.models_module is not None]
     ordered = serializers.sort_dependencies(app_list, allow_cycles=True)
     return [
-        m
-        for m in ordered
-        if m._meta.managed and not m._meta.proxy and router.allow_migrate_model(DEFAULT_DB_ALIAS, m)
+        m for m in ordered if m._meta.managed and not m._meta.proxy and router.allow_migrate_model(DEFAULT_DB_ALIAS, m)
     ]
 
 
@@ -230,9 +228,7 @@ def backup_create(output: Path | None = None) -> BackupResult:
         with snapshot(connection):
             created = timezone.now()
             migrations = applied_migrations(connection)
-            with open(
-                os.open(data_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8"
-            ) as fh:
+            with open(os.open(data_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as fh:
                 for model in dump_models():
                     rows = _Counted(model._base_manager.using(connection.alias).order_by("pk").iterator(2000))
                     serializers.serialize("jsonl", rows, stream=fh, cls=ExactJSONEncoder)
@@ -331,8 +327,7 @@ def read_manifest(path: Path) -> dict[str, Any]:
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
         raise OpsError(
-            f"{path}: backup format version {version!r} is not supported (this Sokhan reads "
-            f"{FORMAT_VERSION})."
+            f"{path}: backup format version {version!r} is not supported (this Sokhan reads {FORMAT_VERSION})."
         )
     for key in ("counts", "files", "migrations"):
         if not isinstance(manifest.get(key), dict):
@@ -349,9 +344,7 @@ def _extract(path: Path, manifest: dict[str, Any], into: Path) -> None:
         missing = sorted(set(listed) - names)
         extra = sorted(names - set(listed))
         if missing or extra:
-            raise OpsError(
-                f"{path}: archive members do not match the manifest (missing {missing}, unlisted {extra})."
-            )
+            raise OpsError(f"{path}: archive members do not match the manifest (missing {missing}, unlisted {extra}).")
         tar.extractall(into, filter="data")
     for name, digest in listed.items():
         if _sha256(into / name) != digest:
@@ -384,14 +377,10 @@ def _restore_keys(extracted: Path, warnings: list[str]) -> None:
             )
         return
     path = crypto.key_file()
-    existing = (
-        [k.strip().encode() for k in path.read_text().splitlines() if k.strip()] if path.exists() else []
-    )
+    existing = [k.strip().encode() for k in path.read_text().splitlines() if k.strip()] if path.exists() else []
     kept = [k for k in existing if k not in backup_keys]
     if kept:
-        warnings.append(
-            f"{len(kept)} key(s) already in {path} were kept after the backup's keys (decrypt only)."
-        )
+        warnings.append(f"{len(kept)} key(s) already in {path} were kept after the backup's keys (decrypt only).")
     write_atomic(path, b"".join(k + b"\n" for k in [*backup_keys, *kept]))
     crypto.fernet.cache_clear()
 
@@ -410,12 +399,8 @@ def _load(extracted: Path, manifest: dict[str, Any], connection: BaseDatabaseWra
                     counts[obj.object._meta.label_lower] += 1
             expected = {k: v for k, v in manifest["counts"].items() if v}
             if dict(counts) != expected:
-                diff = sorted(
-                    k for k in set(expected) | set(counts) if expected.get(k, 0) != counts.get(k, 0)
-                )
-                raise OpsError(
-                    f"Loaded row counts differ from the manifest for {', '.join(diff)}; nothing restored."
-                )
+                diff = sorted(k for k in set(expected) | set(counts) if expected.get(k, 0) != counts.get(k, 0))
+                raise OpsError(f"Loaded row counts differ from the manifest for {', '.join(diff)}; nothing restored.")
             reset = connection.ops.sequence_reset_sql(no_style(), apps.get_models(include_auto_created=True))
             with connection.cursor() as cursor:
                 for sql in reset:
@@ -484,9 +469,7 @@ def backup_restore(path: Path, *, force: bool = False) -> RestoreResult:
                 "Use --force to replace it (the old one is kept beside it)."
             )
     if manifest.get("sokhan_version") != sokhan_version():
-        warnings.append(
-            f"Backup made by Sokhan {manifest.get('sokhan_version')}, restoring into {sokhan_version()}."
-        )
+        warnings.append(f"Backup made by Sokhan {manifest.get('sokhan_version')}, restoring into {sokhan_version()}.")
 
     data_dir = Path(settings.DATA_DIR)
     work = Path(tempfile.mkdtemp(dir=data_dir, prefix=".restore-"))
@@ -499,9 +482,7 @@ def backup_restore(path: Path, *, force: bool = False) -> RestoreResult:
         secret = work / DJANGO_SECRET
         if secret.is_file():
             if os.environ.get("SOKHAN_SECRET_KEY"):
-                warnings.append(
-                    "SOKHAN_SECRET_KEY is set, so the backup's Django secret key file was not used."
-                )
+                warnings.append("SOKHAN_SECRET_KEY is set, so the backup's Django secret key file was not used.")
             else:
                 write_atomic(data_dir / DJANGO_SECRET_FILE, secret.read_bytes())
     finally:

@@ -55,13 +55,9 @@ def _one_line(text: str) -> str:
 # ---------------------------------------------------------------- individual checks
 
 
-def check_django(
-    *, deploy: bool, tags: list[str] | None = None, fail_level: int = django_checks.ERROR
-) -> list[Result]:
+def check_django(*, deploy: bool, tags: list[str] | None = None, fail_level: int = django_checks.ERROR) -> list[Result]:
     try:
-        messages = django_checks.run_checks(
-            tags=tags, include_deployment_checks=deploy, databases=[DEFAULT_DB_ALIAS]
-        )
+        messages = django_checks.run_checks(tags=tags, include_deployment_checks=deploy, databases=[DEFAULT_DB_ALIAS])
     except Exception as exc:  # a check that crashes is itself the problem to report
         return [_fail("django", f"system checks crashed: {type(exc).__name__}: {_one_line(str(exc))}")]
     results = []
@@ -207,9 +203,7 @@ def check_encryption(*, sample: bool = True) -> list[Result]:
         keys = [line.strip().encode() for line in path.read_text().splitlines() if line.strip()]
         mode = stat.S_IMODE(path.stat().st_mode)
         if mode & 0o077:
-            results.append(
-                _warn("encryption key", f"{path} is readable by others (mode {mode:o}); chmod 600 it.")
-            )
+            results.append(_warn("encryption key", f"{path} is readable by others (mode {mode:o}); chmod 600 it."))
     if not keys:
         return [_fail("encryption key", f"{where} holds no key.")]
     fernets = []
@@ -218,16 +212,12 @@ def check_encryption(*, sample: bool = True) -> list[Result]:
             fernets.append(Fernet(key))
         except ValueError:
             results.append(
-                _fail(
-                    "encryption key", f"key #{n} in {where} is malformed (expected 32 url-safe base64 bytes)."
-                )
+                _fail("encryption key", f"key #{n} in {where} is malformed (expected 32 url-safe base64 bytes).")
             )
     if len(fernets) != len(keys):
         return results
     extra = f" ({len(keys) - 1} older key(s) kept for decryption; finish with `sokhan rotate-key`)"
-    results.insert(
-        0, _ok("encryption key", f"{len(keys)} key(s) from {where}" + (extra if len(keys) > 1 else ""))
-    )
+    results.insert(0, _ok("encryption key", f"{len(keys)} key(s) from {where}" + (extra if len(keys) > 1 else "")))
     if sample:
         results.extend(_check_samples(MultiFernet(fernets), where))
     return results
@@ -255,9 +245,7 @@ def _check_samples(keys: MultiFernet, where: str) -> list[Result]:
         pk, stored = sample
         sampled += 1
         if not stored.startswith(crypto.PREFIX):
-            results.append(
-                _fail("stored secrets", f"{label} pk={pk} is not Sokhan ciphertext (plaintext stored?).")
-            )
+            results.append(_fail("stored secrets", f"{label} pk={pk} is not Sokhan ciphertext (plaintext stored?)."))
             continue
         try:
             keys.decrypt(stored.removeprefix(crypto.PREFIX).encode())
@@ -270,9 +258,7 @@ def _check_samples(keys: MultiFernet, where: str) -> list[Result]:
                 )
             )
     if not results:
-        message = (
-            f"a sample from each of {sampled} encrypted column(s) decrypts" if sampled else "none stored yet"
-        )
+        message = f"a sample from each of {sampled} encrypted column(s) decrypts" if sampled else "none stored yet"
         results.append(_ok("stored secrets", message))
     return results
 

@@ -69,9 +69,7 @@ def _parse_field(text: str, field: str, low: int, high: int, names: dict[str, in
         step = 1
         if _slash:
             if not step_text.isdigit() or int(step_text) == 0:
-                raise CronError(
-                    _("Invalid step “%(step)s” in %(field)s field.") % {"step": step_text, "field": field}
-                )
+                raise CronError(_("Invalid step “%(step)s” in %(field)s field.") % {"step": step_text, "field": field})
             step = int(step_text)
         if base == "*":
             start, end = low, high
@@ -106,8 +104,7 @@ class CronExpression:
         parts = expanded.split()
         if len(parts) != 5:
             raise CronError(
-                _("A cron expression has 5 fields (minute hour day month weekday), got %(n)s.")
-                % {"n": len(parts)}
+                _("A cron expression has 5 fields (minute hour day month weekday), got %(n)s.") % {"n": len(parts)}
             )
         sets = [_parse_field(p, *spec) for p, spec in zip(parts, _FIELDS, strict=True)]
         weekdays = frozenset(d % 7 for d in sets[4])

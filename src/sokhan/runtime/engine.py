@@ -141,9 +141,7 @@ def new_token(worker_id: str) -> str:
     return f"{worker_id[: _TOKEN_MAX - 17]}:{secrets.token_hex(8)}"
 
 
-def claim(
-    machine: Machine, *, worker_id: str, lease: timedelta, now: datetime, limit: int = 1
-) -> list[Claim]:
+def claim(machine: Machine, *, worker_id: str, lease: timedelta, now: datetime, limit: int = 1) -> list[Claim]:
     """Lease up to ``limit`` due rows of ``machine`` for this worker."""
     token = new_token(worker_id)
     with transaction.atomic():
@@ -182,9 +180,7 @@ def _lock_if_ours(c: Claim) -> Any:
     return c.machine.objects.select_for_update().filter(pk=c.pk, state_lease_owner=c.token).first()
 
 
-def _move(
-    c: Claim, row: StateMixin, *, state: str, due_at: datetime | None, now: datetime, error: str
-) -> None:
+def _move(c: Claim, row: StateMixin, *, state: str, due_at: datetime | None, now: datetime, error: str) -> None:
     """The fenced write: succeeds only while our token is on the row, else rolls back the step."""
     fields: dict[str, Any] = {
         "state": state,

@@ -33,9 +33,7 @@ def machine_stats(machine: engine.Machine, now: datetime) -> QueueStats:
     return QueueStats(
         depth=due.count(),
         lag_seconds=round(max((now - oldest).total_seconds(), 0.0), 3) if oldest else 0.0,
-        running=machine.objects.filter(
-            state__in=machine.graph.active_states, state_locked_until__gt=now
-        ).count(),
+        running=machine.objects.filter(state__in=machine.graph.active_states, state_locked_until__gt=now).count(),
         failed=machine.objects.filter(state=machine.graph.failure_state).count(),
     )
 
@@ -48,7 +46,5 @@ def runtime_health(now: datetime) -> dict[str, Any]:
         stats = machine_stats(machine, now)
         per_machine[machine.label] = asdict(stats)
         total.add(stats)
-    workers = WorkerHeartbeat.objects.filter(
-        last_seen__gte=now - timedelta(seconds=WORKER_STALE_SECONDS)
-    ).count()
+    workers = WorkerHeartbeat.objects.filter(last_seen__gte=now - timedelta(seconds=WORKER_STALE_SECONDS)).count()
     return {"queue": asdict(total), "machines": per_machine, "workers": workers}

@@ -62,9 +62,7 @@ def default_policy() -> JobPolicy:
     )
 
 
-def retry_policy(
-    *, max_attempts: int | None = None, backoff_seconds: float | None = None
-) -> Callable[[_T], _T]:
+def retry_policy(*, max_attempts: int | None = None, backoff_seconds: float | None = None) -> Callable[[_T], _T]:
     """Decorate a ``@task`` with its own retry limits (defaults: ``TASKS[...]['OPTIONS']``)."""
 
     def apply(task: _T) -> _T:

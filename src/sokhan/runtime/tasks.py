@@ -15,9 +15,7 @@ from sokhan.runtime.schedules import register_schedule
 def prune_runtime(keep_days: int = 14) -> dict[str, int]:
     """Delete finished successful jobs and long-silent heartbeats. Failed jobs stay for inspection."""
     now = timezone.now()
-    jobs, _ = Job.objects.filter(
-        state=Job.SUCCEEDED, finished_at__lt=now - timedelta(days=keep_days)
-    ).delete()
+    jobs, _ = Job.objects.filter(state=Job.SUCCEEDED, finished_at__lt=now - timedelta(days=keep_days)).delete()
     workers, _ = WorkerHeartbeat.objects.filter(last_seen__lt=now - timedelta(days=1)).delete()
     return {"jobs": jobs, "heartbeats": workers}
 

@@ -60,8 +60,7 @@ def details_lines(event: AuditEvent) -> list[tuple[str, str]]:
         return [("", _value(data))]
     if event.action == "workspace.settings":
         return [
-            (key, _change(v[0], v[1]) if isinstance(v, list) and len(v) == 2 else _value(v))
-            for key, v in data.items()
+            (key, _change(v[0], v[1]) if isinstance(v, list) and len(v) == 2 else _value(v)) for key, v in data.items()
         ]
     if set(data) == {"from", "to"}:
         return [("", _change(data["from"], data["to"]))]

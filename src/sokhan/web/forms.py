@@ -94,9 +94,7 @@ class SetupForm(PasswordPairMixin, WorkspaceFieldsMixin):
     ]
 
     def password_user(self) -> User | None:
-        return User(
-            email=self.cleaned_data.get("email", ""), full_name=self.cleaned_data.get("full_name", "")
-        )
+        return User(email=self.cleaned_data.get("email", ""), full_name=self.cleaned_data.get("full_name", ""))
 
 
 class WorkspaceCreateForm(WorkspaceFieldsMixin):
@@ -181,9 +179,7 @@ class WorkspaceSettingsForm(forms.Form):
     """The fields of ``services.SETTINGS_FIELDS``; saving goes through ``workspace_update``."""
 
     name = forms.CharField(label=_("Name"), max_length=200)
-    description = forms.CharField(
-        label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3})
-    )
+    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     timezone = forms.ChoiceField(label=_("Time zone"), choices=timezone_choices)
     calendar = forms.ChoiceField(label=_("Calendar"), choices=Calendar.choices)
     language = forms.ChoiceField(label=_("Language"), choices=Language.choices)

@@ -20,9 +20,7 @@ urlpatterns = [
         auth.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
-    path(
-        "password-reset/complete/", auth.PasswordResetCompleteView.as_view(), name="password_reset_complete"
-    ),
+    path("password-reset/complete/", auth.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     # The user's own account
     path("account/", account.profile, name="account"),
     path("account/password/", account.password_change, name="account_password"),

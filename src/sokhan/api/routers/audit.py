@@ -66,9 +66,7 @@ def _aware(value: datetime, workspace: Workspace) -> datetime:
 def audit_events(workspace: Workspace, filters: AuditFilter) -> QuerySet[AuditEvent]:
     events = AuditEvent.objects.filter(workspace=workspace)
     if filters.action:
-        events = events.filter(
-            Q(action=filters.action) | Q(action__startswith=filters.action.rstrip(".") + ".")
-        )
+        events = events.filter(Q(action=filters.action) | Q(action__startswith=filters.action.rstrip(".") + "."))
     if filters.actor:
         events = events.filter(actor_label__iexact=filters.actor.strip())
     since = _aware(filters.since, workspace) if filters.since else None

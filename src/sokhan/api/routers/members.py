@@ -50,9 +50,7 @@ class RoleIn(Schema):
 )
 def members_list(request: HttpRequest, ws: str, page: Query[PageParams]) -> dict[str, Any]:
     workspace = access_of(request).workspace_membership.workspace
-    members = (
-        Membership.objects.filter(workspace=workspace).select_related("user").order_by("created_at", "id")
-    )
+    members = Membership.objects.filter(workspace=workspace).select_related("user").order_by("created_at", "id")
     return paginate(request, members, page)
 
 
@@ -63,9 +61,7 @@ def members_list(request: HttpRequest, ws: str, page: Query[PageParams]) -> dict
 )
 def members_set_role(request: HttpRequest, ws: str, member_id: int, payload: RoleIn) -> Membership:
     actor = access_of(request).workspace_membership
-    return membership_set_role(
-        actor=actor, member_id=member_id, role=payload.role.value, ip=client_ip(request)
-    )
+    return membership_set_role(actor=actor, member_id=member_id, role=payload.role.value, ip=client_ip(request))
 
 
 # Any member may remove themselves (leave); removing others needs members.manage, which the

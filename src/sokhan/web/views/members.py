@@ -138,19 +138,13 @@ def member_role(request: HttpRequest, membership: Membership, member_id: int) ->
     else:
         error = _("Choose one of the offered roles.")
     if is_htmx(request):
-        member = (
-            Membership.objects.select_related("user")
-            .filter(workspace=membership.workspace, pk=member_id)
-            .first()
-        )
+        member = Membership.objects.select_related("user").filter(workspace=membership.workspace, pk=member_id).first()
         if member is None:
             raise Http404("member not found")
         row = _row(membership, member, roles, error=error)
         if not error:
             row["saved"] = True
-        return render(
-            request, "web/members/_member_row.html", {"row": row, **workspace_context(membership, "members")}
-        )
+        return render(request, "web/members/_member_row.html", {"row": row, **workspace_context(membership, "members")})
     if error:
         messages.error(request, error)
     else:
@@ -215,9 +209,7 @@ def invitation_view(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "web/members/invitation.html", context)
 
     if User.objects.filter(email__iexact=invitation.email).exists():
-        context["login_url"] = (
-            f"{reverse('web:login')}?next={reverse('web:invitation', kwargs={'token': token})}"
-        )
+        context["login_url"] = f"{reverse('web:login')}?next={reverse('web:invitation', kwargs={'token': token})}"
         return render(request, "web/members/invitation.html", context)
 
     form = InviteSignupForm(request.POST or None, email=invitation.email)
@@ -234,8 +226,6 @@ def invitation_view(request: HttpRequest, token: str) -> HttpResponse:
         else:
             login(request, user, backend=BACKEND)
             audit_login(user=user, ip=ip)
-            messages.success(
-                request, _("Welcome! You joined %(name)s.") % {"name": invitation.workspace.name}
-            )
+            messages.success(request, _("Welcome! You joined %(name)s.") % {"name": invitation.workspace.name})
             return redirect("web:workspace", ws=invitation.workspace.slug)
     return render(request, "web/members/invitation.html", context, status=400 if form.errors else 200)

@@ -88,9 +88,7 @@ def settings_view(request: HttpRequest, membership: Membership) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                workspace_update(
-                    workspace=workspace, actor=membership.user, ip=client_ip(request), **form.cleaned_data
-                )
+                workspace_update(workspace=workspace, actor=membership.user, ip=client_ip(request), **form.cleaned_data)
             except DomainError as error:
                 apply_domain_error(form, error)
             else:

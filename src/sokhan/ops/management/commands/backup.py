@@ -15,9 +15,7 @@ from sokhan.ops.errors import OpsError
 class Command(BaseCommand):
     # An emergency tool: it must work even when an unrelated system check fails.
     requires_system_checks: list[str] = []
-    help = (
-        "Write a consistent backup (database, media, keys) to a .tar.gz. It holds the key: store it safely."
-    )
+    help = "Write a consistent backup (database, media, keys) to a .tar.gz. It holds the key: store it safely."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument(

@@ -31,9 +31,7 @@ class Command(DjangoCheckCommand):
             # The narrow forms keep Django's own behaviour.
             super().handle(*app_labels, **options)
             return
-        results = run_all(
-            deploy=bool(options.get("deploy")), fail_level=LEVELS[options.get("fail_level") or "ERROR"]
-        )
+        results = run_all(deploy=bool(options.get("deploy")), fail_level=LEVELS[options.get("fail_level") or "ERROR"])
         for result in results:
             stream = self.stderr if result.status is Status.FAIL else self.stdout
             stream.write(result.line())

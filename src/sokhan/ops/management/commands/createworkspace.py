@@ -35,6 +35,4 @@ class Command(BaseCommand):
             )
         except OpsError as exc:
             raise CommandError(str(exc)) from None
-        self.stdout.write(
-            f"Created workspace {workspace.name!r} at /{workspace.slug}/, owner {options['owner']}."
-        )
+        self.stdout.write(f"Created workspace {workspace.name!r} at /{workspace.slug}/, owner {options['owner']}.")

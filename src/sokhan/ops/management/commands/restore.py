@@ -15,15 +15,11 @@ from sokhan.ops.errors import OpsError
 class Command(BaseCommand):
     # An emergency tool: it must work even when an unrelated system check fails.
     requires_system_checks: list[str] = []
-    help = (
-        "Restore a backup made by `sokhan backup`. Refuses a database that already holds data unless --force."
-    )
+    help = "Restore a backup made by `sokhan backup`. Refuses a database that already holds data unless --force."
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("file", type=Path, help="The .tar.gz written by `sokhan backup`.")
-        parser.add_argument(
-            "--force", action="store_true", help="Replace the data in a database that is not empty."
-        )
+        parser.add_argument("--force", action="store_true", help="Replace the data in a database that is not empty.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:

@@ -42,9 +42,7 @@ class Command(BaseCommand):
             thread = threading.Thread(target=worker.run, name="sokhan-worker", daemon=True)
             thread.start()
 
-        server = create_server(
-            application, host=options["host"], port=options["port"], threads=options["threads"]
-        )
+        server = create_server(application, host=options["host"], port=options["port"], threads=options["threads"])
 
         def stop(signum: int, frame: FrameType | None) -> None:
             if worker is not None:
