@@ -134,18 +134,19 @@ class _Handler(BaseHTTPRequestHandler):
             self.command, split.path, parse_qs(split.query, keep_blank_values=True), dict(self.headers), body
         )
         if "json" in response:
-            payload = json.dumps(response["json"]).encode()
+            payload = json.dumps(response["json"], ensure_ascii=False).encode()
             content_type = "application/json; charset=utf-8"
         else:
             payload = str(response.get("body", "")).encode()
             content_type = "text/plain; charset=utf-8"
+        payload = payload.replace(b"{base_url}", self.replay.url.encode())
         self.send_response(int(response.get("status", 200)))
         headers = {"Content-Type": content_type, **response.get("headers", {})}
         for key, value in headers.items():
             self.send_header(key, str(value).replace("{base_url}", self.replay.url))
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
-        self.wfile.write(payload.replace(b"{base_url}", self.replay.url.encode()))
+        self.wfile.write(payload)
 
     def _read_chunked(self) -> bytes:
         chunks = []
@@ -169,7 +170,7 @@ class ReplayServer:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         replay.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.replay = replay
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     def __enter__(self) -> Replay:
         self.thread.start()

@@ -11,3 +11,4 @@ api = SokhanAPI(
 )
 for module in (me, workspaces, members, invitations, tokens, audit):
     api.add_router("", module.router)
+api.add_router("", "sokhan.channels.api.router")

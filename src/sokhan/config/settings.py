@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "sokhan.runtime",
     "sokhan.api",
     "sokhan.web",
+    "sokhan.channels",
     "sokhan.ops",
 ]
 

@@ -5,5 +5,6 @@ from sokhan.api.urls import api
 urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("sokhan.runtime.urls")),
+    path("", include("sokhan.channels.urls")),
     path("", include("sokhan.web.urls")),
 ]

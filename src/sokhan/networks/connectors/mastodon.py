@@ -1,0 +1,512 @@
+"""Mastodon (and Mastodon-API compatible servers) through Mastodon.py.
+
+Auth: OAuth 2.0 authorization code per instance (apps are registered per instance with
+``POST /api/v1/apps``; PKCE S256 is sent, Mastodon 4.3+ enforces it, older servers ignore it), or a
+personal access token pasted from *Preferences → Development*.
+Reference: https://docs.joinmastodon.org/client/intro/
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any, ClassVar
+from urllib.parse import urlencode
+
+import requests
+from mastodon import Mastodon
+from mastodon.errors import (
+    MastodonAPIError,
+    MastodonError,
+    MastodonGatewayTimeoutError,
+    MastodonIllegalArgumentError,
+    MastodonNetworkError,
+    MastodonNotFoundError,
+    MastodonRatelimitError,
+    MastodonServerError,
+    MastodonUnauthorizedError,
+)
+
+from sokhan.networks.base import Connector, CredentialField, OAuthClient, OAuthSpec
+from sokhan.networks.errors import (
+    AuthExpired,
+    ConnectorError,
+    OutcomeUnknown,
+    RateLimited,
+    Rejected,
+    Transient,
+)
+from sokhan.networks.http import USER_AGENT, Http, parse_rate_limit
+from sokhan.networks.registry import register
+from sokhan.networks.types import (
+    AccountMetrics,
+    AuthKind,
+    Capability,
+    Credentials,
+    Limits,
+    MediaFile,
+    MediaLimits,
+    MessageKind,
+    Page,
+    PostMetrics,
+    Profile,
+    ProfileUpdate,
+    PublishRequest,
+    PublishResult,
+    RemoteMessage,
+    TextCounting,
+)
+
+SCOPES = ("read", "write")
+_TAG = re.compile(r"<[^>]+>")
+_BREAK = re.compile(r"<br\s*/?>|</p>\s*<p>", re.IGNORECASE)
+
+
+def html_to_text(content: str) -> str:
+    """Mastodon returns status text as HTML; the inbox wants plain text."""
+    return html.unescape(_TAG.sub("", _BREAK.sub("\n", content or ""))).strip()
+
+
+def _id_key(remote_id: str) -> tuple[int, str]:
+    """Mastodon ids are numeric strings (snowflakes); compare them as numbers."""
+    return (int(remote_id), "") if remote_id.isdigit() else (0, remote_id)
+
+
+def _newer(remote_id: str, cursor: str) -> bool:
+    return not cursor or _id_key(remote_id) > _id_key(cursor)
+
+
+def _when(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str) and value:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return datetime.now(UTC)
+
+
+@register
+class MastodonConnector(Connector):
+    key = "mastodon"
+    name = "Mastodon"
+    auth = AuthKind.OAUTH2_PKCE
+    docs_url = "https://docs.joinmastodon.org/methods/statuses/"
+    # Paths on the instance: authorization_url/exchange_code prefix them with the instance URL.
+    oauth = OAuthSpec(
+        authorize_url="/oauth/authorize",
+        token_url="/oauth/token",  # noqa: S106
+        scopes=SCOPES,
+        pkce=True,
+    )
+    credential_fields: ClassVar[Sequence[CredentialField]] = (
+        CredentialField("base_url", "Instance URL", help="For example https://mastodon.social"),
+        CredentialField(
+            "access_token",
+            "Access token",
+            secret=True,
+            help="Preferences → Development → New application, scopes read and write",
+        ),
+    )
+    capabilities = frozenset(
+        {
+            Capability.PUBLISH_TEXT,
+            Capability.PUBLISH_IMAGE,
+            Capability.PUBLISH_VIDEO,
+            Capability.PUBLISH_THREAD,
+            Capability.PUBLISH_REPLY,
+            Capability.DELETE,
+            Capability.COMMENTS,
+            Capability.MENTIONS,
+            Capability.DMS,
+            Capability.REPLY,
+            Capability.SEND_DM,
+            Capability.LIKE,
+            Capability.SEARCH,
+            Capability.POST_METRICS,
+            Capability.ACCOUNT_METRICS,
+            Capability.PROFILE_READ,
+            Capability.PROFILE_UPDATE,
+        }
+    )
+    limits = Limits(
+        max_text=500,
+        counting=TextCounting.GRAPHEMES,
+        media=MediaLimits(
+            max_count=4,
+            image_types=(
+                "image/jpeg",
+                "image/png",
+                "image/gif",
+                "image/webp",
+                "image/heic",
+                "image/heif",
+                "image/avif",
+            ),
+            video_types=("video/mp4", "video/webm", "video/quicktime"),
+            max_image_bytes=16 * 1024 * 1024,
+            max_video_bytes=99 * 1024 * 1024,
+            alt_text_max=1500,
+            mixed_types=False,
+        ),
+        max_thread_parts=25,
+        max_comment_text=500,
+        notes=(
+            "Defaults of a stock Mastodon 4.4 instance; each instance may change them (GET /api/v2/instance, "
+            "configuration.statuses / media_attachments). Up to 4 images or 1 video. Text is counted in "
+            "grapheme clusters; every URL counts as 23 characters and a mention counts only its username "
+            "(not @domain)."
+        ),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._client: Mastodon | None = None
+
+    # ----------------------------------------------------------------- plumbing
+
+    @property
+    def client(self) -> Mastodon:
+        if self._client is None:
+            session = requests.Session()
+            session.hooks["response"].append(self._record_rate_limit)
+            version = self.account.options.get("mastodon_version", "4.3.0")
+            client = Mastodon(
+                mastodon_version=version,
+                access_token=self.credentials.access_token or None,
+                api_base_url=self.base_url,
+                ratelimit_method="throw",
+                request_timeout=self.timeout,
+                version_check_mode="none",
+                session=session,
+                user_agent=USER_AGENT,
+            )
+            # A known version keeps Mastodon.py from probing GET /api/v1/instance before some calls
+            # (media, search); "4.3.0" unless the account says otherwise.
+            client.mastodon_major, client.mastodon_minor, client.mastodon_patch = (int(x) for x in version.split("."))
+            self._client = client
+        return self._client
+
+    def _record_rate_limit(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        self.last_rate_limit = parse_rate_limit(response.headers) or self.last_rate_limit
+
+    def _call[T](self, fn: Callable[[], T], *, write: bool = False) -> T:
+        try:
+            return fn()
+        except MastodonError as exc:
+            raise self._map(exc, write=write) from exc
+
+    def _map(self, exc: MastodonError, *, write: bool) -> ConnectorError:
+        args = exc.args
+        detail = str(args[3]) if len(args) > 3 and args[3] else str(exc)
+        if isinstance(exc, MastodonRatelimitError):
+            rate = self.last_rate_limit
+            retry = rate.retry_after if rate else None
+            if retry is None and rate and rate.reset_at:
+                retry = max(0.0, (rate.reset_at - datetime.now(UTC)).total_seconds())
+            return RateLimited("rate limited", retry_after=retry, network=self.key, detail=detail)
+        if isinstance(exc, MastodonUnauthorizedError):
+            return AuthExpired("the access token was revoked or is invalid", network=self.key, detail=detail)
+        if isinstance(exc, MastodonNetworkError):
+            cause = exc.__context__
+            sent = not isinstance(cause, requests.ConnectionError | requests.ConnectTimeout) or isinstance(
+                cause, requests.ReadTimeout
+            )
+            if write and sent:
+                return OutcomeUnknown("the request was sent but no answer came back", network=self.key, detail=detail)
+            return Transient("cannot reach the instance", network=self.key, detail=detail)
+        if isinstance(exc, MastodonGatewayTimeoutError) and write:
+            return OutcomeUnknown("HTTP 504 after sending", network=self.key, detail=detail)
+        if isinstance(exc, MastodonServerError):
+            status = args[1] if len(args) > 1 else "5xx"
+            return Transient(f"HTTP {status}", network=self.key, detail=detail)
+        if isinstance(exc, MastodonNotFoundError):
+            return Rejected("not found", network=self.key, detail=detail)
+        if isinstance(exc, MastodonAPIError):
+            status = args[1] if len(args) > 1 else 0
+            if status == 403 and "scope" in detail.lower():
+                return AuthExpired("the token lacks a needed scope", network=self.key, detail=detail)
+            if status == 408:
+                return Transient("HTTP 408", network=self.key, detail=detail)
+            return Rejected(detail, network=self.key, detail=f"HTTP {status}")
+        if isinstance(exc, MastodonIllegalArgumentError):
+            return Rejected(str(exc), network=self.key)
+        return Transient(str(exc), network=self.key)
+
+    # ----------------------------------------------------------------- mapping
+
+    def _message(self, status: dict[str, Any], kind: MessageKind, **extra: str) -> RemoteMessage:
+        account = status.get("account") or {}
+        return RemoteMessage(
+            remote_id=str(status["id"]),
+            kind=kind,
+            text=html_to_text(str(status.get("content") or "")),
+            author_id=str(account.get("id", "")),
+            author_handle=str(account.get("acct", "")),
+            author_name=str(account.get("display_name") or ""),
+            author_followers=account.get("followers_count"),
+            created_at=_when(status.get("created_at")),
+            in_reply_to=str(status.get("in_reply_to_id") or ""),
+            url=str(status.get("url") or status.get("uri") or ""),
+            lang=str(status.get("language") or ""),
+            raw=dict(status),
+            **extra,
+        )
+
+    @staticmethod
+    def _profile(account: dict[str, Any]) -> Profile:
+        fields = account.get("fields") or []
+        return Profile(
+            remote_id=str(account["id"]),
+            handle=str(account.get("acct", "")),
+            display_name=str(account.get("display_name") or ""),
+            bio=html_to_text(str(account.get("note") or "")),
+            url=str(account.get("url") or ""),
+            avatar_url=str(account.get("avatar") or ""),
+            header_url=str(account.get("header") or ""),
+            links=tuple(html_to_text(str(f.get("value", ""))) for f in fields),
+            followers=account.get("followers_count"),
+            following=account.get("following_count"),
+            posts=account.get("statuses_count"),
+            raw=dict(account),
+        )
+
+    # ----------------------------------------------------------------- operations
+
+    def verify(self) -> Profile:
+        return self._profile(dict(self._call(self.client.account_verify_credentials)))
+
+    def _upload(self, media: MediaFile) -> str:
+        if media.alt_text and len(media.alt_text) > (self.limits.media.alt_text_max or 1500):
+            raise Rejected("alt text is longer than 1500 characters", network=self.key, field="media")
+        attachment = self._call(
+            lambda: self.client.media_post(
+                str(media.path),
+                mime_type=media.mime_type,
+                description=media.alt_text or None,
+                synchronous=media.is_video,
+            ),
+            write=True,
+        )
+        return str(attachment["id"])
+
+    def _post(self, text: str, *, key: str, reply_to: str = "", media_ids: Iterable[str] = (), **kw: Any) -> Any:
+        return self._call(
+            lambda: self.client.status_post(
+                text,
+                in_reply_to_id=reply_to or None,
+                media_ids=list(media_ids) or None,
+                idempotency_key=key or None,
+                **kw,
+            ),
+            write=True,
+        )
+
+    def publish(self, request: PublishRequest) -> PublishResult:
+        self.check_publish(request)
+        media_ids = [self._upload(m) for m in request.media]
+        options: dict[str, Any] = {}
+        for name in ("visibility", "language", "spoiler_text"):
+            if request.options.get(name):
+                options[name] = request.options[name]
+        if request.options.get("sensitive"):
+            options["sensitive"] = request.options["sensitive"] in ("1", "true", "yes")
+        first = self._post(
+            request.text, key=request.idempotency_key, reply_to=request.reply_to, media_ids=media_ids, **options
+        )
+        parent = str(first["id"])
+        thread_ids: list[str] = []
+        for index, part in enumerate(request.thread, start=1):
+            status = self._post(part, key=f"{request.idempotency_key}-{index}", reply_to=parent, **options)
+            parent = str(status["id"])
+            thread_ids.append(parent)
+        return PublishResult(
+            remote_id=str(first["id"]),
+            url=str(first.get("url") or first.get("uri") or ""),
+            published_at=_when(first.get("created_at")),
+            thread_ids=tuple(thread_ids),
+            raw=dict(first),
+        )
+
+    def delete(self, remote_id: str) -> None:
+        self._call(lambda: self.client.status_delete(remote_id), write=True)
+
+    def fetch_comments(self, cursor: str = "", *, post_ids: Sequence[str] = ()) -> Page[RemoteMessage]:
+        """Replies under our posts (``GET /api/v1/statuses/:id/context`` descendants) newer than ``cursor``."""
+        found: dict[str, RemoteMessage] = {}
+        for post_id in post_ids:
+            context = self._call(partial(self.client.status_context, post_id))
+            for status in context["descendants"]:
+                status_id = str(status["id"])
+                if _newer(status_id, cursor):
+                    found[status_id] = self._message(dict(status), MessageKind.COMMENT, root_id=post_id)
+        items = sorted(found.values(), key=lambda m: _id_key(m.remote_id))
+        return Page(items=tuple(items), cursor=items[-1].remote_id if items else cursor)
+
+    def fetch_mentions(self, cursor: str = "") -> Page[RemoteMessage]:
+        """``GET /api/v1/notifications?types[]=mention``; direct-visibility mentions are DMs, not listed here."""
+        notes = self._call(lambda: self.client.notifications(types=["mention"], since_id=cursor or None, limit=40))
+        items: list[RemoteMessage] = []
+        newest = cursor
+        for note in notes:
+            note_id = str(note["id"])
+            if not newest or _id_key(note_id) > _id_key(newest):
+                newest = note_id
+            status = note.get("status")
+            if not status or status.get("visibility") == "direct":
+                continue
+            items.append(self._message(dict(status), MessageKind.MENTION))
+        items.sort(key=lambda m: _id_key(m.remote_id))
+        return Page(items=tuple(items), cursor=newest)
+
+    def fetch_dms(self, cursor: str = "") -> Page[RemoteMessage]:
+        """Last messages of direct conversations (``GET /api/v1/conversations``) newer than ``cursor``."""
+        conversations = self._call(lambda: self.client.conversations(limit=40))
+        items: list[RemoteMessage] = []
+        for conversation in conversations:
+            status = conversation.get("last_status")
+            if not status or not _newer(str(status["id"]), cursor):
+                continue
+            items.append(self._message(dict(status), MessageKind.DM, conversation_id=str(conversation["id"])))
+        items.sort(key=lambda m: _id_key(m.remote_id))
+        return Page(items=tuple(items), cursor=items[-1].remote_id if items else cursor)
+
+    def reply(self, to: RemoteMessage, text: str, *, idempotency_key: str = "") -> PublishResult:
+        """Answer with a status in reply to ``to``; mentions its author so they are notified."""
+        handle = to.author_handle
+        if handle and f"@{handle}" not in text:
+            text = f"@{handle} {text}"
+        visibility = "direct" if to.kind is MessageKind.DM else None
+        status = self._post(text, key=idempotency_key, reply_to=to.remote_id, visibility=visibility)
+        return PublishResult(
+            remote_id=str(status["id"]), url=str(status.get("url") or ""), published_at=_when(status.get("created_at"))
+        )
+
+    def send_dm(self, recipient_id: str, text: str, *, idempotency_key: str = "") -> PublishResult:
+        """A direct-visibility status mentioning the recipient (an account id or ``user@domain``)."""
+        acct = recipient_id.lstrip("@")
+        if acct.isdigit():
+            acct = str(self._call(lambda: self.client.account(recipient_id))["acct"])
+        status = self._post(f"@{acct} {text}", key=idempotency_key, visibility="direct")
+        return PublishResult(
+            remote_id=str(status["id"]), url=str(status.get("url") or ""), published_at=_when(status.get("created_at"))
+        )
+
+    def like(self, remote_id: str) -> None:
+        self._call(lambda: self.client.status_favourite(remote_id), write=True)
+
+    def search(self, query: str, cursor: str = "") -> Page[RemoteMessage]:
+        """``GET /api/v2/search?type=statuses`` (needs a token); results newer than ``cursor``."""
+        result = self._call(
+            lambda: self.client.search_v2(query, result_type="statuses", min_id=cursor or None, resolve=False)
+        )
+        statuses = [dict(s) for s in result["statuses"] if _newer(str(s["id"]), cursor)]
+        items = sorted((self._message(s, MessageKind.POST) for s in statuses), key=lambda m: _id_key(m.remote_id))
+        return Page(items=tuple(items), cursor=items[-1].remote_id if items else cursor)
+
+    def post_metrics(self, remote_ids: Sequence[str]) -> list[PostMetrics]:
+        metrics = []
+        for remote_id in remote_ids:
+            status = self._call(partial(self.client.status, remote_id))
+            metrics.append(
+                PostMetrics(
+                    remote_id=str(status["id"]),
+                    likes=status.get("favourites_count"),
+                    comments=status.get("replies_count"),
+                    shares=status.get("reblogs_count"),
+                )
+            )
+        return metrics
+
+    def account_metrics(self) -> AccountMetrics:
+        profile = self.verify()
+        return AccountMetrics(followers=profile.followers, following=profile.following, posts=profile.posts)
+
+    def update_profile(self, update: ProfileUpdate) -> Profile:
+        """``PATCH /api/v1/accounts/update_credentials``. Mastodon has no website field: ``url`` becomes the
+        first profile field ("Website")."""
+        kwargs: dict[str, Any] = {}
+        if update.display_name is not None:
+            kwargs["display_name"] = update.display_name
+        if update.bio is not None:
+            kwargs["note"] = update.bio
+        if update.avatar is not None:
+            kwargs.update(avatar=str(update.avatar.path), avatar_mime_type=update.avatar.mime_type)
+        if update.header is not None:
+            kwargs.update(header=str(update.header.path), header_mime_type=update.header.mime_type)
+        if update.url is not None:
+            current = self._call(self.client.account_verify_credentials)
+            source = current.get("source") or {}
+            others = [
+                (str(f["name"]), str(f["value"]))
+                for f in (source.get("fields") or [])
+                if str(f.get("name", "")).lower() != "website"
+            ]
+            kwargs["fields"] = [("Website", update.url), *others][:4]
+        account = self._call(lambda: self.client.account_update_credentials(**kwargs), write=True)
+        return self._profile(dict(account))
+
+    # ----------------------------------------------------------------- OAuth, per instance
+
+    @classmethod
+    def register_app(
+        cls, base_url: str, *, redirect_uri: str, client_name: str = "Sokhan", website: str = ""
+    ) -> OAuthClient:
+        """``POST /api/v1/apps`` on one instance: the client to use with :meth:`authorization_url`."""
+        http = Http(cls.key, base_url.rstrip("/"))
+        try:
+            payload: dict[str, Any] = {
+                "client_name": client_name,
+                "redirect_uris": redirect_uri,
+                "scopes": " ".join(SCOPES),
+            }
+            if website:
+                payload["website"] = website
+            app = http.json("POST", "/api/v1/apps", data=payload)
+        finally:
+            http.close()
+        return OAuthClient(
+            client_id=str(app["client_id"]), client_secret=str(app["client_secret"]), redirect_uri=redirect_uri
+        )
+
+    @classmethod
+    def authorization_url(cls, client: OAuthClient, *, state: str, code_challenge: str, base_url: str = "") -> str:
+        if not base_url:
+            raise Rejected("the Mastodon instance URL is required", network=cls.key, field="base_url")
+        params = {
+            "response_type": "code",
+            "client_id": client.client_id,
+            "redirect_uri": client.redirect_uri,
+            "scope": " ".join(SCOPES),
+            "state": state,
+            "code_challenge": code_challenge,
+            "code_challenge_method": "S256",
+        }
+        return f"{base_url.rstrip('/')}/oauth/authorize?{urlencode(params)}"
+
+    @classmethod
+    def exchange_code(cls, client: OAuthClient, *, code: str, code_verifier: str, base_url: str = "") -> Credentials:
+        """``POST /oauth/token`` (grant_type=authorization_code). Mastodon tokens do not expire."""
+        if not base_url:
+            raise Rejected("the Mastodon instance URL is required", network=cls.key, field="base_url")
+        http = Http(cls.key, base_url.rstrip("/"))
+        try:
+            token = http.json(
+                "POST",
+                "/oauth/token",
+                data={
+                    "grant_type": "authorization_code",
+                    "code": code,
+                    "client_id": client.client_id,
+                    "client_secret": client.client_secret,
+                    "redirect_uri": client.redirect_uri,
+                    "code_verifier": code_verifier,
+                    "scope": " ".join(SCOPES),
+                },
+            )
+        finally:
+            http.close()
+        scope = str(token.get("scope") or " ".join(SCOPES))
+        return Credentials(access_token=str(token["access_token"]), scopes=tuple(scope.split()))
