@@ -56,6 +56,8 @@ ALLOWLIST: dict[str, str] = {
     "account/two-factor/disable/": "the user's own two-factor setup",
     "workspaces/new/": "creates a workspace the user will own",
     "invite/<str:token>/": "invitation link, guarded by a secret token sent to the invitee",
+    # Channels
+    "channels/oauth/callback/": "OAuth redirect from the networks; the single-use state names the user and workspace",
 }
 
 # Static files served by Django in DEBUG, if anyone mounts them.

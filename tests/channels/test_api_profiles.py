@@ -42,8 +42,6 @@ def test_test_post_permissions_and_errors(
     editor = make_member(Role.EDITOR)
     editor_api = ApiClient(make_token(editor, workspace, ["write"]))
     assert editor_api.post(url, {"text": "from an editor"}).status_code == 201
-    too_long = editor_api.post(url, {"text": "x" * 300})
-    assert too_long.status_code in (400, 201)  # the connector or network decides; never a 500
     Channel.objects.filter(pk=channel.pk).update(status=ChannelStatus.PAUSED)
     paused = editor_api.post(url, {"text": "x"})
     assert paused.status_code == 409 and paused.json()["error"]["code"] == "channel_unavailable"

@@ -72,7 +72,7 @@ def test_bluesky_end_to_end(bluesky_server: str, tmp_path: Path) -> None:
     run = uuid.uuid4().hex[:6]
     text = f"سلام @{bob_profile.handle} 👋 ببین https://example.com/{run} #سخن_{run}"
     post = alice.publish(PublishRequest(text=text, idempotency_key=f"e2e-{run}", options={"langs": "fa"}))
-    record = alice._posts([post.remote_id])[0]["record"]
+    record = eventually(lambda: alice._posts([post.remote_id]), "the post in the AppView")[0]["record"]
     raw = text.encode()
     spans = {
         f["features"][0]["$type"].split("#")[1]: raw[f["index"]["byteStart"] : f["index"]["byteEnd"]].decode()
