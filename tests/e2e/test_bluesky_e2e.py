@@ -7,57 +7,21 @@ test setup; everything else goes through :class:`BlueskyConnector`.
 
 from __future__ import annotations
 
-import struct
 import uuid
-import zlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from atproto import Client, models
-from tests.e2e.servers.harness import eventually, start
+from tests.e2e.helpers import new_bluesky_account, png
+from tests.e2e.servers.harness import eventually
 
-from sokhan.networks.connectors.bluesky import BlueskyConnector
-from sokhan.networks.types import Account, Credentials, MediaFile, MessageKind, ProfileUpdate, PublishRequest
+from sokhan.networks.types import MediaFile, MessageKind, ProfileUpdate, PublishRequest
 
 pytestmark = pytest.mark.e2e
-PDS = "http://127.0.0.1:2583"
-APPVIEW = "http://127.0.0.1:2584"
-
-
-@pytest.fixture(scope="session")
-def bluesky_server() -> Iterator[str]:
-    stop = start("bluesky.sh", f"{APPVIEW}/xrpc/_health", timeout=1500)
-    yield PDS
-    stop()
-
-
-def new_account(pds: str, name: str) -> BlueskyConnector:
-    handle = f"{name}{uuid.uuid4().hex[:6]}.test"
-    password = f"pw-{uuid.uuid4().hex}"
-    setup = Client(base_url=pds)
-    setup.com.atproto.server.create_account(
-        models.ComAtprotoServerCreateAccount.Data(handle=handle, email=f"{handle}@example.com", password=password)
-    )
-    return BlueskyConnector(Account(base_url=pds), Credentials(username=handle, password=password), timeout=20)
-
-
-def png(path: Path) -> Path:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    path.write_bytes(
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 1, 8, 2, 0, 0, 0))
-        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00\xff\x00\x00"))
-        + chunk(b"IEND", b"")
-    )
-    return path
 
 
 def test_bluesky_end_to_end(bluesky_server: str, tmp_path: Path) -> None:
-    alice = new_account(bluesky_server, "alice")
-    bob = new_account(bluesky_server, "bob")
+    alice = new_bluesky_account(bluesky_server, "alice")
+    bob = new_bluesky_account(bluesky_server, "bob")
     me = eventually(alice.verify, "alice's profile in the AppView")
     bob_profile = eventually(bob.verify, "bob's profile in the AppView")
     assert alice.credentials_changed and alice.credentials.data["did"] == me.remote_id

@@ -6,17 +6,13 @@ started when not running and stopped at the end unless ``SOKHAN_E2E_KEEP=1``.
 
 from __future__ import annotations
 
-import json
 import os
-import struct
-import subprocess
-import zlib
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
+from tests.e2e.helpers import png
 
 from sokhan.networks.connectors.wordpress import WordPressConnector
 from sokhan.networks.types import Account, Credentials, MediaFile, MessageKind, PublishRequest, RemoteMessage
@@ -26,41 +22,6 @@ pytestmark = pytest.mark.e2e
 SCRIPT = Path(__file__).parent / "servers" / "wordpress.sh"
 URL = "http://127.0.0.1:8088"
 CACHE = Path(os.environ.get("SOKHAN_E2E_CACHE", Path.home() / ".cache" / "sokhan-e2e"))
-
-
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"WordPress e2e server unavailable on CI: {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="session")
-def wordpress() -> Iterator[dict[str, str]]:
-    running = subprocess.run(["bash", str(SCRIPT), "status"], capture_output=True).returncode == 0
-    if not running:
-        try:
-            done = subprocess.run(["bash", str(SCRIPT), "start"], capture_output=True, text=True, timeout=1200)
-        except subprocess.TimeoutExpired:
-            _unavailable("wordpress.sh start timed out")
-        if done.returncode != 0:
-            _unavailable(f"wordpress.sh start failed ({done.returncode}): {done.stderr.strip()[-500:]}")
-    passwords: dict[str, str] = json.loads((CACHE / "wordpress" / "app-passwords.json").read_text())
-    yield passwords
-    if not running and os.environ.get("SOKHAN_E2E_KEEP") != "1":
-        subprocess.run(["bash", str(SCRIPT), "stop"], capture_output=True, timeout=60)
-
-
-def _png(path: Path) -> Path:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    path.write_bytes(
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
-        + chunk(b"IEND", b"")
-    )
-    return path
 
 
 def test_blog_round_trip(wordpress: dict[str, str], tmp_path: Path) -> None:
@@ -74,7 +35,7 @@ def test_blog_round_trip(wordpress: dict[str, str], tmp_path: Path) -> None:
     bob = WordPressConnector(Account(base_url=URL), Credentials(username="bob", password=wordpress["bob"]))
     key = f"e2e-{os.urandom(6).hex()}"
 
-    image = MediaFile(path=_png(tmp_path / "dot.png"), mime_type="image/png", alt_text="نقطه")
+    image = MediaFile(path=png(tmp_path / "dot.png"), mime_type="image/png", alt_text="نقطه")
     request = PublishRequest(text="<p>سلام از سخن</p>", title="Hello from Sokhan", idempotency_key=key, media=(image,))
     post = admin.publish(request)
     assert admin.publish(request).remote_id == post.remote_id  # the retry finds the first attempt
