@@ -245,7 +245,9 @@ class _FakeBase(Connector):
         return self._profile(self._json("GET", "/me"))
 
     def publish(self, request: PublishRequest) -> PublishResult:
-        data = self._json("POST", "/posts", json={"text": request.text}, headers={"Idempotency-Key": request.idempotency_key})
+        data = self._json(
+            "POST", "/posts", json={"text": request.text}, headers={"Idempotency-Key": request.idempotency_key}
+        )
         return PublishResult(remote_id=str(data["id"]), url=str(data["url"]))
 
     def update_profile(self, update: ProfileUpdate) -> Profile:

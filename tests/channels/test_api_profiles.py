@@ -85,7 +85,9 @@ def test_profile_edit_in_the_ui(owner_client: Client, workspace: Workspace, net:
     url = f"/w/{workspace.slug}/channels/{channel.pk}/profile/"
     assert 'value="Acme Coffee"' in owner_client.get(url).content.decode()
     response = owner_client.post(
-        url, {"display_name": "Acme Coffee | قهوه", "bio": "Fresh coffee daily", "url": "https://acme.example"}, follow=True
+        url,
+        {"display_name": "Acme Coffee | قهوه", "bio": "Fresh coffee daily", "url": "https://acme.example"},
+        follow=True,
     )
     assert "Profile updated on Fake Token Network." in response.content.decode()
     assert net.accounts[channel.remote_id].name == "Acme Coffee | قهوه"
@@ -118,7 +120,11 @@ def test_consistency_report(
     api = ApiClient(make_token(User.objects.get(email="owner@example.com"), workspace, ["read"]))
     report = api.get(f"/workspaces/{workspace.slug}/channels/consistency").json()
     by_handle = {c["name"]: c for c in report["channels"]}
-    assert by_handle["Acme Coffee"]["findings"][0] == {"check": "brand", "ok": True, "message": "The name includes the brand name."}
+    assert by_handle["Acme Coffee"]["findings"][0] == {
+        "check": "brand",
+        "ok": True,
+        "message": "The name includes the brand name.",
+    }
     assert by_handle["قهوه آکمی"]["ok"] is False
     viewer = make_member(Role.VIEWER)
     client = Client()
@@ -133,3 +139,52 @@ def test_health_and_detail_pages_in_persian(owner: User, workspace: Workspace, c
     page = client.get(f"/w/{workspace.slug}/channels/{channel.pk}/").content.decode()
     assert 'dir="rtl"' in page
     assert "Acme Coffee" in page
+
+
+def test_channels_check_command(net: FakeNetwork, channel: Channel) -> None:
+    import io
+
+    import pytest
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    Channel.objects.filter(pk=channel.pk).update(last_check_at=None, last_check_ok=None)
+    call_command("channels", "check", stdout=out)
+    assert f"ok   acme/{channel.pk} fake_token Acme Coffee: active" in out.getvalue()
+    net.tokens.clear()
+    Channel.objects.filter(pk=channel.pk).update(last_check_at=None)
+    with pytest.raises(SystemExit):
+        call_command("channels", "check", stdout=io.StringIO(), stderr=io.StringIO())
+    channel.refresh_from_db()
+    assert channel.status == ChannelStatus.NEEDS_RECONNECT
+
+
+def test_another_workspace_cannot_reach_a_channel(channel: Channel, workspace: Workspace) -> None:
+    from sokhan.core.models import Membership
+    from sokhan.core.services import token_create, workspace_create
+
+    stranger = User.objects.create_user("stranger@example.com", "correct horse battery staple")
+    other = workspace_create(owner=stranger, name="Other", slug="other")
+    _token, raw = token_create(actor=Membership.objects.get(user=stranger, workspace=other), name="t", scopes=["admin"])
+    api = ApiClient(raw)
+    assert api.get(f"/workspaces/{workspace.slug}/channels/{channel.pk}").status_code == 404
+    assert api.get(f"/workspaces/{other.slug}/channels/{channel.pk}").status_code == 404
+    assert api.post(f"/workspaces/{other.slug}/channels/{channel.pk}/test-post", {"text": "x"}).status_code == 404
+    client = Client()
+    client.force_login(stranger)
+    assert client.get(f"/w/{other.slug}/channels/{channel.pk}/").status_code == 404
+
+
+def test_ui_test_post_pause_and_resume(
+    owner_client: Client, workspace: Workspace, net: FakeNetwork, channel: Channel
+) -> None:
+    base = f"/w/{workspace.slug}/channels/{channel.pk}"
+    page = owner_client.post(f"{base}/test-post/", {"text": "Hello from the UI"}, follow=True).content.decode()
+    assert "Posted. Remote id: 1" in page and net.posts[0]["text"] == "Hello from the UI"
+    page = owner_client.post(f"{base}/status/", {"status": "paused"}, follow=True).content.decode()
+    assert "Channel paused" in page and "Send a test post" not in page
+    assert AuditEvent.objects.filter(action="channel.pause").exists()
+    page = owner_client.post(f"{base}/status/", {"status": "active"}, follow=True).content.decode()
+    assert "Channel resumed." in page
+    channel.refresh_from_db()
+    assert channel.status == ChannelStatus.ACTIVE

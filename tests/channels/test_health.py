@@ -10,7 +10,7 @@ import pytest
 from django.core import mail
 from django.test import Client
 from django.utils import timezone
-from tests.channels.fakenet import FakeNetwork
+from tests.channels.fakenet import FakeNetwork, OAuthNet
 
 from sokhan.channels.calls import call, channel_refresh, merge_refreshed
 from sokhan.channels.health import channel_preflight, warn_if_expiring
@@ -22,7 +22,6 @@ from sokhan.core.permissions import Role
 from sokhan.networks.errors import AuthExpired
 from sokhan.networks.types import Account, Credentials
 from sokhan.runtime.worker import Worker
-from tests.channels.fakenet import OAuthNet
 
 
 @pytest.fixture
@@ -50,7 +49,12 @@ def oauth_channel(net: FakeNetwork, workspace: Workspace, owner_membership: Memb
 def test_merge_never_replaces_a_refresh_token_with_an_empty_one() -> None:
     old = Credentials(access_token="a1", refresh_token="r1", scopes=("read",), data={"page": "1"})
     merged = merge_refreshed(old, Credentials(access_token="a2", refresh_token=""))
-    assert (merged.access_token, merged.refresh_token, merged.scopes, merged.data) == ("a2", "r1", ("read",), {"page": "1"})
+    assert (merged.access_token, merged.refresh_token, merged.scopes, merged.data) == (
+        "a2",
+        "r1",
+        ("read",),
+        {"page": "1"},
+    )
     assert merge_refreshed(old, Credentials(access_token="a3", refresh_token="r2")).refresh_token == "r2"
 
 
@@ -91,7 +95,11 @@ def test_refused_refresh_needs_reconnect_with_audit_and_email(
 
 
 def test_refused_token_moves_channel_to_needs_reconnect_once(
-    owner_client: Client, workspace: Workspace, net: FakeNetwork, channel: Channel, django_capture_on_commit_callbacks: Any
+    owner_client: Client,
+    workspace: Workspace,
+    net: FakeNetwork,
+    channel: Channel,
+    django_capture_on_commit_callbacks: Any,
 ) -> None:
     net.tokens.clear()  # the person revoked Sokhan's access at the network
     with django_capture_on_commit_callbacks(execute=True):
@@ -108,7 +116,9 @@ def test_refused_token_moves_channel_to_needs_reconnect_once(
     assert "Needs reconnecting" in page
 
 
-def test_check_now_explains_a_refused_token(owner_client: Client, workspace: Workspace, net: FakeNetwork, channel: Channel) -> None:
+def test_check_now_explains_a_refused_token(
+    owner_client: Client, workspace: Workspace, net: FakeNetwork, channel: Channel
+) -> None:
     net.tokens.clear()
     response = owner_client.post(f"/w/{workspace.slug}/channels/{channel.pk}/check/", follow=True)
     page = response.content.decode()
@@ -177,7 +187,8 @@ def test_expiring_credentials_without_refresh_warn_once(
     with django_capture_on_commit_callbacks(execute=True):
         assert warn_if_expiring(channel)
         assert not warn_if_expiring(channel)
-    assert len(mail.outbox) == 1 and "reconnected soon" in mail.outbox[0].subject
+    assert len(mail.outbox) == 1
+    assert "باید به‌زودی دوباره وصل شود" in mail.outbox[0].subject  # in the workspace's language (Persian)
     assert AuditEvent.objects.filter(action="channel.expiring").count() == 1
     page = owner_client.get(f"/w/{workspace.slug}/channels/").content.decode()
     assert "cannot be renewed automatically" in page

@@ -35,7 +35,9 @@ def _start(client: Client, workspace: Workspace, net: FakeNetwork) -> dict[str, 
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
-def test_oauth_round_trip_with_pkce(owner_client: Client, workspace: Workspace, net: FakeNetwork, app: OAuthApp) -> None:
+def test_oauth_round_trip_with_pkce(
+    owner_client: Client, workspace: Workspace, net: FakeNetwork, app: OAuthApp
+) -> None:
     account, _token = net.add_account("@brand", "Brand")
     params = _start(owner_client, workspace, net)
     assert params["client_id"] == "cid" and params["code_challenge_method"] == "S256"
@@ -78,7 +80,9 @@ def test_callback_refuses_unknown_expired_and_foreign_states(
     assert not Channel.objects.exists()
 
 
-def test_a_wrong_pkce_verifier_is_refused(owner_client: Client, workspace: Workspace, net: FakeNetwork, app: OAuthApp) -> None:
+def test_a_wrong_pkce_verifier_is_refused(
+    owner_client: Client, workspace: Workspace, net: FakeNetwork, app: OAuthApp
+) -> None:
     account, _token = net.add_account("@brand", "Brand")
     params = _start(owner_client, workspace, net)
     code = net.grant_code(account.id, "a-different-challenge")
@@ -87,7 +91,9 @@ def test_a_wrong_pkce_verifier_is_refused(owner_client: Client, workspace: Works
     assert not Channel.objects.exists()
 
 
-def test_a_denied_authorisation_is_reported(owner_client: Client, workspace: Workspace, net: FakeNetwork, app: OAuthApp) -> None:
+def test_a_denied_authorisation_is_reported(
+    owner_client: Client, workspace: Workspace, net: FakeNetwork, app: OAuthApp
+) -> None:
     params = _start(owner_client, workspace, net)
     response = owner_client.get(
         "/channels/oauth/callback/", {"state": params["state"], "error": "access_denied"}, follow=True
@@ -142,7 +148,9 @@ def test_oauth_apps_page_stores_the_secret_encrypted(owner_client: Client, works
     row.refresh_from_db()
     assert (row.client_id, row.client_secret) == ("abc2", "s3cret")
     manager = Membership.objects.create(
-        workspace=workspace, user=User.objects.create_user("m@example.com", "correct horse battery staple"), role="manager"
+        workspace=workspace,
+        user=User.objects.create_user("m@example.com", "correct horse battery staple"),
+        role="manager",
     )
     client = Client()
     sign_in(client, manager.user.email)

@@ -84,7 +84,11 @@ def test_concurrency_slots(store: ratelimit.Store) -> None:
 def test_call_obeys_what_the_network_said(net: FakeNetwork, channel: Channel, settings: Any) -> None:
     settings.REDIS_URL = ""  # this test exercises the database store through call()
     reset = datetime.now(UTC) + timedelta(minutes=5)
-    net.rate_headers = {"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset.isoformat()}
+    net.rate_headers = {
+        "X-RateLimit-Limit": "300",
+        "X-RateLimit-Remaining": "0",
+        "X-RateLimit-Reset": reset.isoformat(),
+    }
     call(channel, "verify")
     channel.refresh_from_db()
     assert channel.rate_limit["remaining"] == 0 and channel.rate_limited_until is not None

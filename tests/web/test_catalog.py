@@ -96,11 +96,14 @@ def test_template_string_is_translated(msgid: str, context: str | None, where: s
 
 
 def _text(value: object) -> object:
-    return value.decode() if isinstance(value, bytes) else value  # Babel's read_mo leaves contexts as bytes
+    """Comparable form: Babel's read_mo leaves contexts as bytes and plural forms as lists."""
+    if isinstance(value, list | tuple):
+        return tuple(_text(v) for v in value)
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def test_compiled_catalog_matches_the_po_file() -> None:
     with MO.open("rb") as fh:
-        compiled = {(_text(m.id), _text(m.context)): m.string for m in read_mo(fh) if m.id}
-    stale = [m.id for m in _catalog() if m.id and compiled.get((m.id, m.context)) != m.string]
+        compiled = {(_text(m.id), _text(m.context)): _text(m.string) for m in read_mo(fh) if m.id}
+    stale = [m.id for m in _catalog() if m.id and compiled.get((_text(m.id), m.context)) != _text(m.string)]
     assert not stale, f"django.mo is out of date; run `sokhan compiletranslations`: {stale[:5]}"

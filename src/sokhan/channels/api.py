@@ -26,6 +26,7 @@ from sokhan.channels.services import (
     channel_set_status,
     channel_test_post,
 )
+from sokhan.core.errors import DomainError
 from sokhan.core.permissions import Perm
 from sokhan.networks import registry
 
@@ -137,7 +138,7 @@ class TestPostOut(Schema):
 def channel_out(channel: Channel) -> dict[str, Any]:
     try:
         capabilities = sorted(c.value for c in connector_class(channel.network).capabilities)
-    except Exception:  # a connector that is no longer installed still lists its channel
+    except DomainError:  # a connector that is no longer installed still lists its channel
         capabilities = []
     return {
         "id": channel.pk,

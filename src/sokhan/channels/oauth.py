@@ -27,9 +27,6 @@ from sokhan.core.errors import DomainError, NotAllowed
 from sokhan.core.models import Membership, User, Workspace
 from sokhan.networks.base import Connector, OAuthClient
 from sokhan.networks.errors import ConnectorError
-from sokhan.networks.types import AuthKind
-
-OAUTH_KINDS = frozenset({AuthKind.OAUTH2_PKCE, AuthKind.OAUTH2})
 
 
 def redirect_uri() -> str:
@@ -45,10 +42,6 @@ def normalize_base_url(value: str) -> str:
     if value and "://" not in value:
         value = "https://" + value
     return value
-
-
-def uses_oauth(cls: type[Connector]) -> bool:
-    return cls.oauth is not None
 
 
 def env_client(cls: type[Connector], base_url: str) -> OAuthClient | None:

@@ -141,9 +141,7 @@ def channel_list(request: HttpRequest, membership: Membership) -> HttpResponse:
 @workspace_page(Perm.CHANNELS_MANAGE)
 @require_GET
 def connect_index(request: HttpRequest, membership: Membership) -> HttpResponse:
-    networks = [
-        (NetworkView.of(cls), oauth.can_start(membership.workspace, cls)) for cls in registry.all_connectors()
-    ]
+    networks = [(NetworkView.of(cls), oauth.can_start(membership.workspace, cls)) for cls in registry.all_connectors()]
     return _page(request, membership, "connect.html", networks=networks)
 
 
@@ -338,7 +336,9 @@ def channel_profile(request: HttpRequest, membership: Membership, channel_id: in
             else:
                 messages.success(request, _("Profile updated on %(network)s.") % {"network": cls.name})
                 return redirect("channels:detail", ws=membership.workspace.slug, channel_id=channel.pk)
-    return _page(request, membership, "profile_edit.html", status=status, channel=channel, network=NetworkView.of(cls), form=form)
+    return _page(
+        request, membership, "profile_edit.html", status=status, channel=channel, network=NetworkView.of(cls), form=form
+    )
 
 
 # ---------------------------------------------------------------- workspace-wide

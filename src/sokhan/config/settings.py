@@ -112,6 +112,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "sokhan.web.context.shell",
+                "sokhan.channels.context.channel_alerts",
             ],
         },
     }

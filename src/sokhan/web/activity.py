@@ -31,6 +31,19 @@ ACTION_LABELS: dict[str, str | Promise] = {
     "member.remove": _("Removed a member"),
     "token.create": _("Created an API token"),
     "token.revoke": _("Revoked an API token"),
+    "channel.connect": _("Connected a channel"),
+    "channel.reconnect": _("Reconnected a channel"),
+    "channel.disconnect": _("Disconnected a channel"),
+    "channel.pause": _("Paused a channel"),
+    "channel.resume": _("Resumed a channel"),
+    "channel.needs_reconnect": _("A channel needs reconnecting"),
+    "channel.refresh_failed": _("Refreshing a channel's credentials failed"),
+    "channel.expiring": _("A channel's credentials will expire soon"),
+    "channel.oauth_app": _("Saved a network app"),
+    "channel.oauth_app_delete": _("Removed a network app"),
+    "channel.profile_standard": _("Changed the profile standard"),
+    "channel.profile_update": _("Updated a channel profile"),
+    "channel.test_post": _("Published a test post"),
 }
 
 
