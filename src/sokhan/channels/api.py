@@ -200,7 +200,7 @@ def networks_list(request: HttpRequest, ws: str) -> list[dict[str, Any]]:
             "oauth": oauth.can_start(workspace, cls),
             "pkce": bool(cls.oauth and cls.oauth.pkce),
             "credential_fields": [
-                {"name": f.name, "label": f.label, "secret": f.secret, "required": f.required, "help": f.help}
+                {"name": f.name, "label": str(f.label), "secret": f.secret, "required": f.required, "help": str(f.help)}
                 for f in cls.credential_fields
             ],
             "docs": cls.docs_url,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from sokhan.networks.errors import NotSupported, Rejected
 from sokhan.networks.types import (
@@ -30,6 +30,9 @@ from sokhan.networks.types import (
     RateLimitInfo,
     RemoteMessage,
 )
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 # Which method implements which capability. A connector declaring a capability must implement the
 # method; a connector implementing a method must declare at least one capability that needs it.
@@ -80,9 +83,9 @@ class CredentialField:
     """One value a person types to connect (token, app password, instance URL, chat id…)."""
 
     name: str
-    label: str
+    label: StrOrPromise
     secret: bool = False
-    help: str = ""
+    help: StrOrPromise = ""
     required: bool = True
 
 

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import httpx
+from django.utils.translation import gettext_lazy as _
 
 from sokhan.networks.base import Connector, CredentialField
 from sokhan.networks.errors import (
@@ -49,12 +50,14 @@ from sokhan.networks.types import (
 JSON = dict[str, Any]
 
 BOT_CREDENTIAL_FIELDS = (
-    CredentialField("access_token", "Bot token", secret=True, help="The token @BotFather gave you for your bot."),
+    CredentialField("access_token", _("Bot token"), secret=True, help=_("The token @BotFather gave you for your bot.")),
     CredentialField(
         "target",
-        "Channel or group",
-        help="@username of a public channel, or the numeric chat id (e.g. -1001234567890). "
-        "Add the bot to it as an administrator allowed to post and delete messages.",
+        _("Channel or group"),
+        help=_(
+            "@username of a public channel, or the numeric chat id (e.g. -1001234567890). "
+            "Add the bot to it as an administrator allowed to post and delete messages."
+        ),
     ),
 )
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
+
 from sokhan.networks.base import Connector, CredentialField
 from sokhan.networks.connectors._botapi import BotApi, MessageRef, parse_time, read_media, utf16_len
 from sokhan.networks.errors import Rejected, Transient
@@ -49,12 +51,12 @@ class EitaaConnector(Connector):
     default_base_url = "https://eitaayar.ir"
     credential_fields = (
         CredentialField(
-            "access_token", "Eitaayar token", secret=True, help="The API token from your eitaayar.ir panel."
+            "access_token", _("Eitaayar token"), secret=True, help=_("The API token from your eitaayar.ir panel.")
         ),
         CredentialField(
             "target",
-            "Channel or group",
-            help="The channel's id without @ (e.g. eitaayar) or its numeric id; add @sender as an admin of it.",
+            _("Channel or group"),
+            help=_("The channel's id without @ (e.g. eitaayar) or its numeric id; add @sender as an admin of it."),
         ),
     )
     capabilities = frozenset(

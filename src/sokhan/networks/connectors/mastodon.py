@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 import requests
+from django.utils.translation import gettext_lazy as _
 from mastodon import Mastodon
 from mastodon.errors import (
     MastodonAPIError,
@@ -102,12 +103,12 @@ class MastodonConnector(Connector):
         pkce=True,
     )
     credential_fields: ClassVar[Sequence[CredentialField]] = (
-        CredentialField("base_url", "Instance URL", help="For example https://mastodon.social"),
+        CredentialField("base_url", _("Instance URL"), help=_("For example https://mastodon.social")),
         CredentialField(
             "access_token",
-            "Access token",
+            _("Access token"),
             secret=True,
-            help="Preferences → Development → New application, scopes read and write",
+            help=_("Preferences → Development → New application, scopes read and write"),
         ),
     )
     capabilities = frozenset(

@@ -29,6 +29,7 @@ from urllib.parse import quote
 
 import aiohttp
 import nio  # type: ignore[import-untyped]
+from django.utils.translation import gettext_lazy as _
 
 from sokhan.networks.base import Connector, CredentialField
 from sokhan.networks.errors import (
@@ -178,11 +179,11 @@ class MatrixConnector(Connector):
     docs_url = "https://spec.matrix.org/v1.15/client-server-api/"
     default_base_url = "https://matrix-client.matrix.org"
     credential_fields: ClassVar[Sequence[CredentialField]] = (
-        CredentialField("base_url", "Homeserver URL", help="e.g. https://matrix.example.org"),
-        CredentialField("target", "Room", help="Room id (!abc:example.org) or alias (#news:example.org)"),
-        CredentialField("access_token", "Access token", secret=True, required=False),
-        CredentialField("username", "User id", required=False, help="@you:example.org, with a password"),
-        CredentialField("password", "Password", secret=True, required=False),
+        CredentialField("base_url", _("Homeserver URL"), help=_("e.g. https://matrix.example.org")),
+        CredentialField("target", _("Room"), help=_("Room id (!abc:example.org) or alias (#news:example.org)")),
+        CredentialField("access_token", _("Access token"), secret=True, required=False),
+        CredentialField("username", _("User id"), required=False, help=_("@you:example.org, with a password")),
+        CredentialField("password", _("Password"), secret=True, required=False),
     )
 
     def __init__(self, account: Account, credentials: Credentials, *, timeout: float = 20.0) -> None:
@@ -541,7 +542,7 @@ class MatrixConnector(Connector):
         """Events the sync left out of a limited timeline: from ``start`` back to ``stop``."""
         older: list[Json] = []
         token = start
-        for _ in range(_BACKFILL_PAGES):
+        for _page in range(_BACKFILL_PAGES):
             page = self._check(
                 await client.room_messages(
                     room_id,

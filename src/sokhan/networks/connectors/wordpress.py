@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import httpx
+from django.utils.translation import gettext_lazy as _
 
 from sokhan.networks.base import Connector, CredentialField
 from sokhan.networks.errors import AuthExpired, ConnectorError, Rejected
@@ -141,13 +142,13 @@ class WordPressConnector(Connector):
     )
     docs_url = "https://developer.wordpress.org/rest-api/reference/"
     credential_fields: ClassVar[Sequence[CredentialField]] = (
-        CredentialField("base_url", "Site URL", help="e.g. https://blog.example.com"),
-        CredentialField("username", "Username"),
+        CredentialField("base_url", _("Site URL"), help=_("e.g. https://blog.example.com")),
+        CredentialField("username", _("Username")),
         CredentialField(
             "password",
-            "Application password",
+            _("Application password"),
             secret=True,
-            help="Users → Profile → Application Passwords in the WordPress dashboard.",
+            help=_("Users → Profile → Application Passwords in the WordPress dashboard."),
         ),
     )
 

@@ -34,6 +34,7 @@ from atproto_client.exceptions import (  # type: ignore[import-untyped]
 from atproto_client.models.utils import get_model_as_dict  # type: ignore[import-untyped]
 from atproto_client.request import Request  # type: ignore[import-untyped]
 from atproto_core.exceptions import AtProtocolError  # type: ignore[import-untyped]
+from django.utils.translation import gettext_lazy as _
 
 from sokhan.networks.base import Connector, CredentialField
 from sokhan.networks.connectors.bluesky import facets as richtext
@@ -101,11 +102,11 @@ class BlueskyConnector(Connector):
     docs_url = "https://docs.bsky.app/docs/category/http-reference"
     default_base_url = "https://bsky.social"
     credential_fields: ClassVar[Sequence[CredentialField]] = (
-        CredentialField("username", "Handle", help="For example name.bsky.social"),
+        CredentialField("username", _("Handle"), help=_("For example name.bsky.social")),
         CredentialField(
-            "password", "App password", secret=True, help="Settings → Privacy and security → App passwords"
+            "password", _("App password"), secret=True, help=_("Settings → Privacy and security → App passwords")
         ),
-        CredentialField("base_url", "PDS URL", required=False, help="Leave empty for https://bsky.social"),
+        CredentialField("base_url", _("PDS URL"), required=False, help=_("Leave empty for https://bsky.social")),
     )
     capabilities = frozenset(
         {
