@@ -108,14 +108,49 @@ def test_publish_several_photos_attaches_unpublished_uploads(cassette: Cassette,
     assert result.remote_id == f"{PAGE}_300"
 
 
-def test_publish_refuses_video_and_threads(tmp_path: Path) -> None:
+def test_publish_video_uploads_the_file_with_description(cassette: Cassette, tmp_path: Path) -> None:
+    clip = tmp_path / "tour.mp4"
+    clip.write_bytes(b"mp4-video-bytes")
+    request = PublishRequest(
+        text="گشتی در کافه",
+        title="تور کافه",
+        idempotency_key="k",
+        media=(MediaFile(path=clip, mime_type="video/mp4"),),
+        first_comment="منو: cafe.example/menu",
+    )
+    result = connect(cassette("facebook/publish_video")).publish(request)
+    assert result.remote_id == "10162304567890123"
+    assert result.url == f"https://www.facebook.com/{PAGE}/videos/10162304567890123"
+    assert result.first_comment_id == "10162304567890123_777"
+
+
+def test_video_upload_error_is_rejected_with_the_user_message(cassette: Cassette, tmp_path: Path) -> None:
+    clip = tmp_path / "notes.mp4"
+    clip.write_bytes(b"not really a video")
+    request = PublishRequest(text="v", idempotency_key="k", media=(MediaFile(path=clip, mime_type="video/mp4"),))
+    with pytest.raises(GraphRejected) as caught:
+        connect(cassette("facebook/error_video_upload")).publish(request)
+    assert (caught.value.code, caught.value.subcode) == (6000, 1363031)
+    assert "not a video" in caught.value.detail
+
+
+def test_publish_refuses_bad_video_posts_and_threads(tmp_path: Path) -> None:
     connector = FacebookConnector(Account(base_url="http://127.0.0.1:9", target=PAGE), Credentials(access_token="t"))
-    with pytest.raises(Rejected, match="cannot publish video"):
-        connector.publish(
-            PublishRequest(
-                text="v", idempotency_key="k", media=(MediaFile(path=tmp_path / "v.mp4", mime_type="video/mp4"),)
-            )
-        )
+    clip_path = tmp_path / "v.mp4"
+    clip_path.write_bytes(b"v")
+    clip = MediaFile(path=clip_path, mime_type="video/mp4")
+    photo = MediaFile(path=tmp_path / "a.jpg", mime_type="image/jpeg")
+    with pytest.raises(Rejected, match="one video on its own"):
+        connector.publish(PublishRequest(text="v", idempotency_key="k", media=(clip, clip)))
+    with pytest.raises(Rejected, match="cannot mix"):
+        connector.publish(PublishRequest(text="v", idempotency_key="k", media=(clip, photo)))
+    long = MediaFile(path=clip_path, mime_type="video/mp4", duration_seconds=21 * 60)
+    with pytest.raises(Rejected, match="20 minutes") as caught:
+        connector.publish(PublishRequest(text="v", idempotency_key="k", media=(long,)))
+    assert caught.value.field == "media"
+    with pytest.raises(Rejected, match="does not accept video/webm"):
+        webm = MediaFile(path=clip_path, mime_type="video/webm")
+        connector.publish(PublishRequest(text="v", idempotency_key="k", media=(webm,)))
     with pytest.raises(Rejected, match="cannot publish threads"):
         connector.publish(PublishRequest(text="v", idempotency_key="k", thread=("2",)))
 

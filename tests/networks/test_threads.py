@@ -14,7 +14,15 @@ from sokhan.networks import registry
 from sokhan.networks.base import OAuthClient
 from sokhan.networks.connectors.threads import ThreadsConnector
 from sokhan.networks.errors import AuthExpired, RateLimited, Rejected, Transient
-from sokhan.networks.types import Account, Credentials, MediaFile, MessageKind, PublishRequest, RemoteMessage
+from sokhan.networks.types import (
+    Account,
+    Capability,
+    Credentials,
+    MediaFile,
+    MessageKind,
+    PublishRequest,
+    RemoteMessage,
+)
 
 Cassette = Callable[[str], Replay]
 CLIENT = OAuthClient("990602627938098", "secret", "https://sokhan.example/oauth/threads/callback")
@@ -33,6 +41,8 @@ def test_registered() -> None:
     assert registry.get("threads") is ThreadsConnector
     assert ThreadsConnector.limits.max_text == 500
     assert ThreadsConnector.default_base_url == "https://graph.threads.net/v1.0"
+    assert ThreadsConnector.has(Capability.SEARCH)
+    assert ThreadsConnector.oauth is not None and "threads_keyword_search" in ThreadsConnector.oauth.scopes
 
 
 def test_verify(cassette: Cassette) -> None:
@@ -137,6 +147,31 @@ def test_mentions_since_cursor(cassette: Cassette) -> None:
     page = connect(cassette("threads/mentions")).fetch_mentions("2025-01-01T10:00:00+00:00")
     assert [(m.remote_id, m.kind, m.author_handle) for m in page.items] == [("18100", MessageKind.MENTION, "mina")]
     assert page.cursor == "2025-01-04T08:00:00+00:00"
+
+
+def test_search_recent_posts_since_cursor_oldest_first(cassette: Cassette) -> None:
+    page = connect(cassette("threads/search")).search("قهوه سخن", "2025-01-01T10:00:00+00:00")
+    assert [(m.remote_id, m.kind, m.author_handle) for m in page.items] == [
+        ("18250", MessageKind.POST, "sara"),
+        ("18290", MessageKind.POST, "omid"),
+        ("18300", MessageKind.POST, "neda"),
+    ]
+    newest = page.items[-1]
+    assert newest.url == "https://www.threads.com/@neda/post/18300"
+    assert newest.created_at == datetime(2025, 1, 6, 9, 30, tzinfo=UTC)
+    assert page.cursor == "2025-01-06T09:30:00+00:00"
+
+
+def test_search_with_a_revoked_token_needs_reconnect(cassette: Cassette) -> None:
+    with pytest.raises(AuthExpired):
+        connect(cassette("threads/error_search_unauthorized")).search("سخن")
+
+
+def test_search_needs_a_keyword() -> None:
+    connector = ThreadsConnector(Account(base_url="http://127.0.0.1:9"), Credentials(access_token="t"))
+    with pytest.raises(Rejected, match="keyword") as caught:
+        connector.search("  ")
+    assert caught.value.field == "query"
 
 
 def test_post_metrics(cassette: Cassette) -> None:

@@ -42,7 +42,11 @@ def test_registered_with_declared_limits() -> None:
     assert XConnector.limits.max_text == 280
     assert XConnector.limits.media.max_count == 4
     assert XConnector.default_base_url == "https://api.x.com/2"
-    assert not XConnector.has(Capability.PUBLISH_VIDEO)
+    assert XConnector.has(Capability.PUBLISH_VIDEO)
+    assert XConnector.limits.media.video_types == ("video/mp4",)
+    assert XConnector.limits.media.max_video_bytes == 512 * 1024 * 1024
+    assert XConnector.limits.media.max_video_seconds == 140
+    assert XConnector.chunk_size == 4 * 1024 * 1024
 
 
 def test_verify_reads_profile_and_rate_limit(cassette: Cassette) -> None:
@@ -93,11 +97,53 @@ def test_publish_thread_chains_replies_and_first_comment(cassette: Cassette) -> 
     assert result.first_comment_id == "103"
 
 
-def test_publish_refuses_video_before_any_request(tmp_path: Path) -> None:
+def video(tmp_path: Path, duration_seconds: float | None = None) -> MediaFile:
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(b"AAAAAAAABBBBBBBBCCCC")  # 20 bytes: three segments of at most 8 bytes
+    return MediaFile(path=path, mime_type="video/mp4", duration_seconds=duration_seconds)
+
+
+def chunked(replay: Replay) -> tuple[XConnector, list[float]]:
+    connector = connect(replay)
+    connector.chunk_size = 8
+    slept: list[float] = []
+    connector.sleep = slept.append
+    return connector, slept
+
+
+def test_publish_video_uploads_in_chunks_and_waits_for_processing(cassette: Cassette, tmp_path: Path) -> None:
+    connector, slept = chunked(cassette("x/publish_video"))
+    result = connector.publish(PublishRequest(text="ویدیوی تازه", idempotency_key="k", media=(video(tmp_path),)))
+    assert result.remote_id == "1445880548472328194"
+    assert slept == [1.0, 5.0]  # check_after_secs from FINALIZE, then from the in_progress STATUS
+
+
+def test_video_that_fails_processing_is_rejected(cassette: Cassette, tmp_path: Path) -> None:
+    connector, slept = chunked(cassette("x/publish_video_failed"))
+    with pytest.raises(Rejected, match="could not process the video") as caught:
+        connector.publish(PublishRequest(text="v", idempotency_key="k", media=(video(tmp_path),)))
+    assert caught.value.field == "media"
+    assert slept == [2.0]
+
+
+def test_video_initialize_error_is_rejected_with_the_networks_words(cassette: Cassette, tmp_path: Path) -> None:
+    connector, _ = chunked(cassette("x/error_video_initialize"))
+    with pytest.raises(Rejected, match="HTTP 400") as caught:
+        connector.publish(PublishRequest(text="v", idempotency_key="k", media=(video(tmp_path),)))
+    assert "total_bytes" in caught.value.detail
+
+
+def test_publish_refuses_bad_media_before_any_request(tmp_path: Path) -> None:
     connector = XConnector(Account(base_url="http://127.0.0.1:9"), Credentials(access_token="t"))
-    video = MediaFile(path=tmp_path / "v.mp4", mime_type="video/mp4")
-    with pytest.raises(Rejected, match="cannot publish video"):
-        connector.publish(PublishRequest(text="v", idempotency_key="k", media=(video,)))
+    clip = video(tmp_path)
+    with pytest.raises(Rejected, match="does not accept video/quicktime"):
+        mov = MediaFile(path=clip.path, mime_type="video/quicktime")
+        connector.publish(PublishRequest(text="v", idempotency_key="k", media=(mov,)))
+    with pytest.raises(Rejected, match="one video per post"):
+        connector.publish(PublishRequest(text="v", idempotency_key="k", media=(clip, clip)))
+    with pytest.raises(Rejected, match="up to 140 s") as caught:
+        connector.publish(PublishRequest(text="v", idempotency_key="k", media=(video(tmp_path, duration_seconds=141),)))
+    assert caught.value.field == "media"
     images = tuple(MediaFile(path=tmp_path / f"{i}.png", mime_type="image/png") for i in range(5))
     with pytest.raises(Rejected, match="at most 4 media"):
         connector.publish(PublishRequest(text="v", idempotency_key="k", media=images))

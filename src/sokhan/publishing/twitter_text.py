@@ -108,6 +108,14 @@ class Entity:
 
 
 # --- URLs -----------------------------------------------------------------------------------------
+#
+# twitter-text describes a URL as one regular expression: a preceding character, an optional
+# protocol, a domain (labels, then a known TLD), an optional port, path and query. A regular
+# expression engine backtracks through the labels and tries ~1,500 TLDs at every step, which is
+# quadratic or worse on pasted text such as "a.a.a.a…". The domain part is therefore matched by
+# a small scanner with the same rules (greedy labels, then the longest known TLD), memoised per
+# position so that the whole text is scanned in linear time; port, path and query stay regular
+# expressions anchored after the domain.
 
 _INVALID_CHARS = "\ufffe\ufeff\uffff"
 _DIRECTIONAL = "\u202a-\u202e\u061c\u200e\u200f\u2066-\u2069"
@@ -120,27 +128,12 @@ _LATIN_ACCENTS = (
 _CYRILLIC = "\u0400-\u04ff"
 _INVALID_CHARACTERS = re.compile(f"[{_INVALID_CHARS}]")
 
-
-def _tld_alternation(names: list[str]) -> str:
-    # Longest first, so that ``.com`` is not cut to ``.co``; the lookahead ends the TLD.
-    ordered = sorted(set(names), key=lambda n: (-len(n), n))
-    return "(?:" + "|".join(re.escape(n) for n in ordered) + ")(?=[^0-9a-z@+\\-]|$)"
-
-
-def _load_tlds() -> tuple[list[str], list[str]]:
-    text = files("sokhan.publishing").joinpath("twitter_text_tlds.json").read_text(encoding="utf-8")
-    data = json.loads(text)
-    return list(data["generic"]), list(data["country"])
-
-
-_GENERIC_TLDS, _COUNTRY_TLDS = _load_tlds()
-_DOMAIN_CHAR = f"[^{_PUNCT}{_SPACES}{_INVALID_CHARS}{_DIRECTIONAL}]"
-_SUBDOMAIN = f"(?:(?:{_DOMAIN_CHAR}(?:[_-]|{_DOMAIN_CHAR})*)?{_DOMAIN_CHAR}\\.)"
-_DOMAIN_NAME = f"(?:(?:{_DOMAIN_CHAR}(?:-|{_DOMAIN_CHAR})*)?{_DOMAIN_CHAR}\\.)"
-_GTLD = _tld_alternation(_GENERIC_TLDS)
-_CCTLD = _tld_alternation(_COUNTRY_TLDS)
-_PUNYCODE_TLD = "(?:xn--[-0-9a-z]+)"
-_DOMAIN = f"(?:{_SUBDOMAIN}*{_DOMAIN_NAME}(?:{_GTLD}|{_CCTLD}|{_PUNYCODE_TLD}))"
+# Characters of a domain label, and runs of them with the separators a label may hold inside.
+_DOMAIN_CHAR = re.compile(f"[^{_PUNCT}{_SPACES}{_INVALID_CHARS}{_DIRECTIONAL}]")
+_DOMAIN_RUN = re.compile(f"(?:[_-]|[^{_PUNCT}{_SPACES}{_INVALID_CHARS}{_DIRECTIONAL}])+")
+_ASCII_RUN = re.compile(f"[\\-a-z0-9{_LATIN_ACCENTS}]+", re.IGNORECASE)
+_PUNYCODE_TLD = re.compile("xn--[-0-9a-z]+", re.IGNORECASE)
+_TLD_FOLLOWER = re.compile("[0-9a-z@+\\-]", re.IGNORECASE)  # a TLD must not run on into these
 
 _PATH_CHAR = f"[a-z{_CYRILLIC}0-9!*';:=+,.$/%#\\[\\]\\-\u2013_~@|&{_LATIN_ACCENTS}]"
 _PARENS = f"\\((?:{_PATH_CHAR}+|(?:{_PATH_CHAR}*\\({_PATH_CHAR}+\\){_PATH_CHAR}*))\\)"
@@ -148,35 +141,110 @@ _PATH_END = f"(?:[+\\-a-z{_CYRILLIC}0-9=_#/{_LATIN_ACCENTS}]|{_PARENS})"
 _PATH = f"(?:(?:{_PATH_CHAR}*(?:{_PARENS}{_PATH_CHAR}*)*{_PATH_END})|(?:@{_PATH_CHAR}+/))"
 _QUERY_CHAR = "[a-z0-9!?*'@();:&=+$/%#\\[\\]\\-_.,~|]"
 _QUERY_END = "[a-z0-9\\-_&=#/]"
-_PRECEDING = f"(?:[^A-Za-z0-9@＠$#＃{_INVALID_CHARS}]|[{_DIRECTIONAL}]|^)"
-
-_URL = re.compile(
-    f"(?P<before>{_PRECEDING})"
-    "(?P<url>"
-    "(?P<protocol>https?://)?"
-    f"(?P<domain>{_DOMAIN})"
-    "(?::[0-9]+)?"
-    f"(?P<path>/{_PATH}*)?"
-    f"(?:\\?{_QUERY_CHAR}*{_QUERY_END})?"
-    ")",
+_AFTER_DOMAIN = re.compile(
+    f"(?::[0-9]+)?(?P<path>/{_PATH}*)?(?:\\?{_QUERY_CHAR}*{_QUERY_END})?",
     re.IGNORECASE,
 )
-_ASCII_DOMAIN = re.compile(
-    f"(?:(?:[\\-a-z0-9{_LATIN_ACCENTS}]+)\\.)+(?:{_GTLD}|{_CCTLD}|{_PUNYCODE_TLD})", re.IGNORECASE
-)
-_INVALID_BEFORE_BARE_DOMAIN = re.compile("[-_./]$")
-_TCO = re.compile(f"^https?://t\\.co/([a-z0-9]+)(?:\\?{_QUERY_CHAR}*{_QUERY_END})?", re.IGNORECASE)
+_NOT_BEFORE_URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789@＠$#＃" + _INVALID_CHARS)
+_NOT_BEFORE_BARE_DOMAIN = frozenset("-_./")
+_TCO = re.compile(f"https?://t\\.co/([a-z0-9]+)(?:\\?{_QUERY_CHAR}*{_QUERY_END})?", re.IGNORECASE)
+
+
+def _load_tlds() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Generic and country TLDs, indexed by first character, longest first."""
+    text = files("sokhan.publishing").joinpath("twitter_text_tlds.json").read_text(encoding="utf-8")
+    data = json.loads(text)
+    indexes: list[dict[str, list[str]]] = []
+    for kind in ("generic", "country"):
+        index: dict[str, list[str]] = {}
+        for name in sorted({str(n).lower() for n in data[kind]}, key=lambda n: (-len(n), n)):
+            index.setdefault(name[0], []).append(name)
+        indexes.append(index)
+    return indexes[0], indexes[1]
+
+
+_GENERIC_TLDS, _COUNTRY_TLDS = _load_tlds()
+
+
+def _tld_end(text: str, start: int) -> int | None:
+    """End of the known TLD at ``start`` (generic, then country, then punycode), if any."""
+    if start >= len(text):
+        return None
+    first = text[start].lower()
+    for index in (_GENERIC_TLDS, _COUNTRY_TLDS):
+        for name in index.get(first, ()):
+            end = start + len(name)
+            if text[start:end].lower() == name and (end == len(text) or not _TLD_FOLLOWER.match(text[end])):
+                return end
+    match = _PUNYCODE_TLD.match(text, start)
+    return match.end() if match else None
+
+
+class _DomainScanner:
+    """Finds ``label. … label. TLD`` domains starting at a position, memoised per position.
+
+    ``ascii_only`` selects twitter-text's ASCII domain rule (labels of ``[-a-z0-9]`` and Latin
+    letters with accents), used for URLs written without a protocol. Otherwise labels are runs of
+    any characters but punctuation, spaces and directional marks, may hold ``-`` and ``_`` inside,
+    and the label right before the TLD may not hold ``_``.
+    """
+
+    def __init__(self, text: str, *, ascii_only: bool) -> None:
+        self.text = text
+        self.ascii_only = ascii_only
+        self.run_end: dict[int, int] = {}
+        self.underscores: list[int] = [0]
+        for ch in text:
+            self.underscores.append(self.underscores[-1] + (ch == "_"))
+        for run in (_ASCII_RUN if ascii_only else _DOMAIN_RUN).finditer(text):
+            for position in range(run.start(), run.end()):
+                self.run_end[position] = run.end()
+        self.best: dict[int, int | None] = {}
+
+    def _label_end(self, start: int) -> int | None:
+        """Position after ``label.`` at ``start``, if a label starts there."""
+        text = self.text
+        end = self.run_end.get(start)
+        if end is None or end >= len(text) or text[end] != ".":
+            return None
+        if not self.ascii_only and (not _DOMAIN_CHAR.match(text[start]) or text[end - 1] in "_-"):
+            return None
+        return end + 1
+
+    def _may_precede_tld(self, start: int, dot: int) -> bool:
+        return self.ascii_only or self.underscores[dot] == self.underscores[start]
+
+    def domain_end(self, start: int) -> int | None:
+        """End of the longest domain starting at ``start`` (the most labels before a TLD)."""
+        chain: list[tuple[int, int]] = []
+        position = start
+        while position not in self.best:
+            after = self._label_end(position)
+            if after is None:
+                self.best[position] = None
+                break
+            chain.append((position, after))
+            position = after
+        for label_start, after in reversed(chain):
+            longer = self.best.get(after)
+            if longer is not None:
+                self.best[label_start] = longer
+            elif self._may_precede_tld(label_start, after - 1):
+                self.best[label_start] = _tld_end(self.text, after)
+            else:
+                self.best[label_start] = None
+        return self.best[start]
 
 
 def _punycode_length(domain: str) -> int | None:
     """Length of ``domain`` in ASCII (punycode) form, or None when a label is empty or too long."""
-    if domain.lower().startswith("xn--") and not _ASCII_DOMAIN.fullmatch(domain):
-        return None
     total = 0
     labels = domain.split(".")
     for label in labels:
         if label.isascii():
             encoded = len(label)
+        elif label[:4].lower() == "xn--":  # an A-label (punycode) must be ASCII already
+            return None
         else:
             try:
                 encoded = len("xn--") + len(label.encode("punycode"))
@@ -196,35 +264,96 @@ def _valid_url_length(url: str, protocol: str, domain: str) -> bool:
     return len(protocol) + url_length <= MAX_URL_LENGTH
 
 
+@dataclass(frozen=True)
+class _Candidate:
+    start: int
+    protocol: str
+    domain_start: int
+    domain_end: int
+    end: int
+    has_path: bool
+
+
+def _candidate_at(text: str, start: int, scanner: _DomainScanner) -> _Candidate | None:
+    """The URL twitter-text's expression matches at ``start``, before any validity checks."""
+    lowered = text[start : start + 8].lower()
+    protocols = [p for p in ("https://", "http://") if lowered.startswith(p)] + [""]
+    for protocol in protocols:
+        domain_start = start + len(protocol)
+        domain_end = scanner.domain_end(domain_start)
+        if domain_end is not None:
+            tail = _AFTER_DOMAIN.match(text, domain_end)
+            assert tail is not None  # every part of it is optional
+            return _Candidate(start, protocol, domain_start, domain_end, tail.end(), tail["path"] is not None)
+    return None
+
+
+def _candidates(text: str) -> list[tuple[str, _Candidate]]:
+    """Every (preceding character, match) pair, scanning left to right like a global regex."""
+    scanner = _DomainScanner(text, ascii_only=False)
+    found: list[tuple[str, _Candidate]] = []
+    position = 0
+    while position <= len(text):
+        candidate = None
+        before = ""
+        if position < len(text) and text[position] not in _NOT_BEFORE_URL:
+            before = text[position]
+            candidate = _candidate_at(text, position + 1, scanner)
+        if candidate is None and position == 0:
+            before = ""
+            candidate = _candidate_at(text, 0, scanner)
+        if candidate is None:
+            position += 1
+            continue
+        found.append((before, candidate))
+        position = candidate.end
+    return found
+
+
 def extract_urls(text: str) -> list[Entity]:
     """URLs as twitter-text finds them, with and without a protocol, in text order."""
     if "." not in text:
         return []
     found: list[Entity] = []
-    for match in _URL.finditer(text):
-        url, protocol, domain, path = match["url"], match["protocol"], match["domain"], match["path"]
-        start, end = match.start("url"), match.end("url")
-        if not _valid_url_length(url, protocol or DEFAULT_PROTOCOL, domain):
+    for before, match in _candidates(text):
+        url = text[match.start : match.end]
+        domain = text[match.domain_start : match.domain_end]
+        if not _valid_url_length(url, match.protocol or DEFAULT_PROTOCOL, domain):
             continue
-        if not protocol:
-            if _INVALID_BEFORE_BARE_DOMAIN.search(match["before"]):
+        if not match.protocol:
+            if before in _NOT_BEFORE_BARE_DOMAIN:
                 continue
             # Without a protocol only ASCII domains count: "twitter.comこれは" yields "twitter.com".
-            bare = [
-                Entity(m.group(), start + m.start(), start + m.end()) for m in _ASCII_DOMAIN.finditer(domain)
-            ]
-            if bare and path:
-                bare[-1] = Entity(text[bare[-1].start : end], bare[-1].start, end)
+            bare = [Entity(text[s:e], s, e) for s, e in _ascii_domains(text, match.domain_start, match.domain_end)]
+            if bare and match.has_path:
+                bare[-1] = Entity(text[bare[-1].start : match.end], bare[-1].start, match.end)
             found.extend(bare)
             continue
+        end = match.end
         tco = _TCO.match(url)
         if tco:
             if len(tco.group(1)) > MAX_TCO_SLUG_LENGTH:
                 continue
             url = tco.group()
-            end = start + len(url)
-        found.append(Entity(url, start, end))
+            end = match.start + len(url)
+        found.append(Entity(url, match.start, end))
     return found
+
+
+def _ascii_domains(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """ASCII domains inside ``text[start:end]``, as offsets into ``text``."""
+    domain = text[start:end]
+    scanner = _DomainScanner(domain, ascii_only=True)
+    spans: list[tuple[int, int]] = []
+    position = 0
+    while position < len(domain):
+        found_end = scanner.domain_end(position)
+        if found_end is None:
+            position += 1
+            continue
+        spans.append((start + position, start + found_end))
+        position = found_end
+    return spans
 
 
 # --- Emoji ----------------------------------------------------------------------------------------
@@ -299,4 +428,3 @@ def parse_tweet(text: str, config: TwitterTextConfig = V3) -> TwitterLength:
         valid_range_end=valid_index + original_units - units,
         has_invalid_characters=not valid,
     )
-

@@ -64,6 +64,7 @@ class FacebookConnector(Connector):
             Capability.PROFILE_UPDATE,
             Capability.PUBLISH_TEXT,
             Capability.PUBLISH_IMAGE,
+            Capability.PUBLISH_VIDEO,
             Capability.FIRST_COMMENT,
             Capability.DELETE,
             Capability.COMMENTS,
@@ -81,12 +82,17 @@ class FacebookConnector(Connector):
         media=MediaLimits(
             max_count=10,
             image_types=("image/jpeg", "image/png", "image/gif", "image/bmp", "image/tiff"),
+            video_types=("video/mp4", "video/quicktime"),
             max_image_bytes=4 * 1024 * 1024,
+            # Non-resumable upload (multipart ``source``): up to 1 GB and 20 minutes.
+            max_video_bytes=1024 * 1024 * 1024,
+            max_video_seconds=20 * 60,
         ),
         max_comment_text=8000,
         notes=(
-            "Page posts: text, a link (PublishRequest.link) or photos (several photos are uploaded unpublished "
-            "and attached to one feed post). Video upload is not implemented yet."
+            "Page posts: text, a link (PublishRequest.link), photos (several photos are uploaded unpublished "
+            "and attached to one feed post) or one video on its own (MP4/MOV, up to 1 GB and 20 minutes; "
+            "PublishRequest.title becomes the video title)."
         ),
     )
     docs_url = "https://developers.facebook.com/docs/pages-api/posts"
@@ -183,11 +189,48 @@ class FacebookConnector(Connector):
             raise Rejected("Facebook did not return the photo id", network=self.key, detail=str(body)[:300])
         return body
 
+    def _check_video(self, request: PublishRequest) -> None:
+        media = self.limits.media
+        if len(request.media) > 1:
+            raise Rejected("a Facebook video post holds one video on its own", network=self.key, field="media")
+        item = request.media[0]
+        if media.max_video_bytes is not None and item.path.stat().st_size > media.max_video_bytes:
+            raise Rejected("Facebook takes uploaded videos up to 1 GB", network=self.key, field="media")
+        seconds = item.duration_seconds
+        if seconds is not None and media.max_video_seconds is not None and seconds > media.max_video_seconds:
+            raise Rejected("Facebook takes uploaded videos up to 20 minutes", network=self.key, field="media")
+
+    def _video(self, http: Http, item: MediaFile, request: PublishRequest) -> dict[str, Any]:
+        """``POST /{page}/videos`` as multipart form data: the file in ``source``, the text in ``description``."""
+        data: dict[str, str] = {}
+        if request.text:
+            data["description"] = request.text
+        if request.title:
+            data["title"] = request.title
+        with item.path.open("rb") as handle:
+            body: dict[str, Any] = http.json(
+                "POST",
+                f"/{self.page_id}/videos",
+                data=data,
+                files={"source": (item.path.name, handle, item.mime_type)},
+            )
+        if not body.get("id"):
+            raise Rejected("Facebook did not return the video id", network=self.key, detail=str(body)[:300])
+        return body
+
     def publish(self, request: PublishRequest) -> PublishResult:
         self.check_publish(request)
+        is_video = any(item.is_video for item in request.media)
+        if is_video:
+            self._check_video(request)
         http = self._http()
+        url = ""
         try:
-            if len(request.media) == 1:
+            if is_video:
+                body = self._video(http, request.media[0], request)
+                post_id = str(body["id"])
+                url = f"https://www.facebook.com/{self.page_id}/videos/{post_id}"
+            elif len(request.media) == 1:
                 body = self._photo(http, request.media[0], caption=request.text, published=True)
                 post_id = str(body.get("post_id") or body["id"])
             else:
@@ -210,7 +253,7 @@ class FacebookConnector(Connector):
             http.close()
         return PublishResult(
             remote_id=post_id,
-            url=f"https://www.facebook.com/{post_id}",
+            url=url or f"https://www.facebook.com/{post_id}",
             published_at=datetime.now(UTC),
             first_comment_id=comment_id,
             raw=body,

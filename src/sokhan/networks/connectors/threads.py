@@ -37,7 +37,11 @@ from sokhan.networks.types import (
 
 API = "https://graph.threads.net/v1.0"
 POST_FIELDS = "id,text,username,permalink,timestamp,media_type,is_reply,root_post,replied_to,is_reply_owned_by_me"
-# The mentions endpoint refuses ``since`` earlier than this (docs: Threads Mentions, Limitations).
+# Keyword search: the fields documented for ``/keyword_search`` (``owner`` is never returned).
+SEARCH_FIELDS = "id,text,media_type,permalink,timestamp,username,has_replies,is_quote_post,is_reply"
+# Every search request counts against 2,200 queries per user per rolling 24 hours: follow few pages.
+SEARCH_PAGES = 3
+# The mentions and keyword search endpoints refuse ``since`` earlier than this (docs: Limitations).
 EARLIEST_SINCE = 1688540400
 
 
@@ -60,6 +64,7 @@ class ThreadsConnector(Connector):
             Capability.MENTIONS,
             Capability.REPLY,
             Capability.HIDE,
+            Capability.SEARCH,
             Capability.POST_METRICS,
             Capability.ACCOUNT_METRICS,
         }
@@ -97,6 +102,7 @@ class ThreadsConnector(Connector):
             "threads_manage_insights",
             "threads_manage_mentions",
             "threads_delete",
+            "threads_keyword_search",
         ),
         pkce=False,
         scope_separator=",",
@@ -299,6 +305,29 @@ class ThreadsConnector(Connector):
             found = [
                 self._message(item, MessageKind.MENTION)
                 for item in _graph.pages(http, f"/{self._user}/mentions", params)
+            ]
+        finally:
+            http.close()
+        items, newest = self._newer(found, cursor)
+        return Page(items=items, cursor=newest)
+
+    def search(self, query: str, cursor: str = "") -> Page[RemoteMessage]:
+        """Public posts matching ``query``, newest first from ``GET /keyword_search?search_type=RECENT``.
+
+        The cursor is the newest post time seen (ISO 8601), sent back as ``since`` (Unix seconds). Without the
+        ``threads_keyword_search`` permission approved, Threads searches only the account's own posts.
+        """
+        if not query.strip():
+            raise Rejected("a Threads search needs a keyword", network=self.key, field="query")
+        params = {"q": query, "search_type": "RECENT", "fields": SEARCH_FIELDS}
+        if cursor:
+            since = int(datetime.fromisoformat(cursor).timestamp())
+            params["since"] = str(max(since, EARLIEST_SINCE))
+        http = self._http()
+        try:
+            found = [
+                self._message(item, MessageKind.POST)
+                for item in _graph.pages(http, "/keyword_search", params, max_pages=SEARCH_PAGES)
             ]
         finally:
             http.close()

@@ -7,14 +7,15 @@ at a replay server cleanly, so this module speaks the documented JSON directly.
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from sokhan.networks.base import Connector, OAuthClient, OAuthSpec
-from sokhan.networks.errors import AuthExpired, ConnectorError, Rejected
+from sokhan.networks.errors import AuthExpired, ConnectorError, Rejected, Transient
 from sokhan.networks.http import Http
 from sokhan.networks.registry import register
 from sokhan.networks.types import (
@@ -40,6 +41,10 @@ TWEET_FIELDS = "created_at,author_id,conversation_id,in_reply_to_user_id,referen
 USER_FIELDS = "username,name,public_metrics"
 ME_FIELDS = "created_at,description,profile_image_url,public_metrics,url,username,name,verified"
 MAX_PAGES = 5
+# Chunked video upload: APPEND segments of this size (X takes up to 1,000 segments per upload).
+VIDEO_CHUNK_BYTES = 4 * 1024 * 1024
+MAX_SEGMENTS = 1000
+PROCESSING_STATES = frozenset({"pending", "in_progress"})
 
 
 def _detail(response: httpx.Response) -> str:
@@ -82,6 +87,7 @@ class XConnector(Connector):
             Capability.PROFILE_READ,
             Capability.PUBLISH_TEXT,
             Capability.PUBLISH_IMAGE,
+            Capability.PUBLISH_VIDEO,
             Capability.PUBLISH_THREAD,
             Capability.PUBLISH_REPLY,
             Capability.FIRST_COMMENT,
@@ -100,14 +106,18 @@ class XConnector(Connector):
         media=MediaLimits(
             max_count=4,
             image_types=("image/jpeg", "image/png", "image/webp", "image/gif"),
+            video_types=("video/mp4",),
             max_image_bytes=5 * 1024 * 1024,
+            max_video_bytes=512 * 1024 * 1024,
+            max_video_seconds=140,
+            min_video_seconds=0.5,
             alt_text_max=1000,
         ),
         max_thread_parts=25,
         max_comment_text=280,
         notes=(
-            "280 weighted characters (twitter-text v3). Up to 4 images, 1 GIF or 1 video per post; "
-            "video (chunked upload) is not implemented yet. Thread length is a Sokhan limit."
+            "280 weighted characters (twitter-text v3). Up to 4 images, or 1 MP4 video (512 MB, 0.5–140 s, "
+            "chunked upload) per post. Thread length is a Sokhan limit."
         ),
     )
     docs_url = "https://docs.x.com/x-api/posts/creation-of-a-post"
@@ -118,6 +128,12 @@ class XConnector(Connector):
         scopes=("tweet.read", "tweet.write", "users.read", "offline.access", "like.write", "media.write"),
         pkce=True,
     )
+    chunk_size = VIDEO_CHUNK_BYTES
+    status_attempts = 60  # STATUS polls before giving up on a video still processing
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sleep: Callable[[float], None] = time.sleep
 
     # ----------------------------------------------------------------- plumbing
 
@@ -170,6 +186,8 @@ class XConnector(Connector):
 
     def _upload(self, item: MediaFile) -> str:
         """``POST /2/media/upload`` (JSON, base64 media) then alt text via ``POST /2/media/metadata``."""
+        if item.is_video:
+            return self._upload_video(item)
         payload = {
             "media": base64.b64encode(item.path.read_bytes()).decode("ascii"),
             "media_category": "tweet_image",
@@ -186,6 +204,68 @@ class XConnector(Connector):
                 json={"id": media_id, "metadata": {"alt_text": {"text": item.alt_text[:1000]}}},
             )
         return media_id
+
+    def _check_video(self, item: MediaFile) -> int:
+        media = self.limits.media
+        size = item.path.stat().st_size
+        if media.max_video_bytes is not None and size > media.max_video_bytes:
+            raise Rejected(
+                f"X takes videos up to {media.max_video_bytes // (1024 * 1024)} MB", network=self.key, field="media"
+            )
+        seconds = item.duration_seconds
+        if seconds is not None and media.max_video_seconds is not None and seconds > media.max_video_seconds:
+            raise Rejected(f"X takes videos up to {media.max_video_seconds:g} s", network=self.key, field="media")
+        if seconds is not None and media.min_video_seconds is not None and seconds < media.min_video_seconds:
+            raise Rejected(f"X takes videos of at least {media.min_video_seconds:g} s", network=self.key, field="media")
+        if -(-size // self.chunk_size) > MAX_SEGMENTS:
+            raise Rejected("the video needs more than 1,000 upload segments", network=self.key, field="media")
+        return size
+
+    def _upload_video(self, item: MediaFile) -> str:
+        """Chunked upload: ``POST /2/media/upload/initialize``, ``…/{id}/append`` per segment (multipart ``media``
+        + ``segment_index``), ``…/{id}/finalize``, then ``GET /2/media/upload?command=STATUS`` while processing."""
+        size = self._check_video(item)
+        body = self._call(
+            "POST",
+            "/media/upload/initialize",
+            json={"media_type": item.mime_type, "total_bytes": size, "media_category": "tweet_video"},
+        )
+        media_id = str((body.get("data") or {}).get("id", ""))
+        if not media_id:
+            raise Rejected("X did not return a media id", network=self.key, field="media", detail=str(body)[:300])
+        with item.path.open("rb") as handle:
+            index = 0
+            while chunk := handle.read(self.chunk_size):
+                self._call(
+                    "POST",
+                    f"/media/upload/{media_id}/append",
+                    data={"segment_index": str(index)},
+                    files={"media": (item.path.name, chunk, "application/octet-stream")},
+                )
+                index += 1
+        body = self._call("POST", f"/media/upload/{media_id}/finalize")
+        self._await_processing(media_id, (body.get("data") or {}).get("processing_info"))
+        return media_id
+
+    def _await_processing(self, media_id: str, info: object) -> None:
+        """Poll STATUS while ``processing_info.state`` is pending/in_progress, waiting ``check_after_secs``."""
+        for _ in range(self.status_attempts):
+            if not isinstance(info, dict):
+                return  # no processing_info: the media is ready to use
+            state = str(info.get("state", ""))
+            if state == "failed":
+                error = info.get("error")
+                reason = "processing failed"
+                if isinstance(error, dict):  # not in the v2 schema, but v1.1-style details are kept if sent
+                    reason = str(error.get("message") or error.get("name") or reason)
+                raise Rejected(f"X could not process the video: {reason}", network=self.key, field="media")
+            if state not in PROCESSING_STATES:
+                return  # succeeded
+            wait = info.get("check_after_secs")
+            self.sleep(float(wait) if isinstance(wait, int | float) and wait > 0 else 1.0)
+            body = self._call("GET", "/media/upload", params={"command": "STATUS", "media_id": media_id})
+            info = (body.get("data") or {}).get("processing_info")
+        raise Transient("X is still processing the video; try publishing again later", network=self.key)
 
     def _tweet(self, text: str, *, reply_to: str = "", media_ids: Sequence[str] = ()) -> dict[str, Any]:
         payload: dict[str, Any] = {"text": text}
@@ -205,6 +285,8 @@ class XConnector(Connector):
 
     def publish(self, request: PublishRequest) -> PublishResult:
         self.check_publish(request)
+        if any(item.is_video for item in request.media) and len(request.media) > 1:
+            raise Rejected("X takes one video per post, on its own", network=self.key, field="media")
         media_ids = [self._upload(item) for item in request.media]
         first = self._tweet(request.text, reply_to=request.reply_to, media_ids=media_ids)
         ids = [str(first["id"])]
