@@ -92,9 +92,7 @@ def test_extract_urls(section: str, case: dict[str, Any]) -> None:
 @pytest.mark.parametrize(("section", "case"), _cases(EXTRACT, ["urls_with_indices", "urls_with_directional_markers"]))
 def test_extract_urls_with_indices(section: str, case: dict[str, Any]) -> None:
     text = case["text"]
-    found = [
-        {"url": e.text, "indices": [_utf16(text[: e.start]), _utf16(text[: e.end])]} for e in extract_urls(text)
-    ]
+    found = [{"url": e.text, "indices": [_utf16(text[: e.start]), _utf16(text[: e.end])]} for e in extract_urls(text)]
     assert found == case["expected"]
 
 

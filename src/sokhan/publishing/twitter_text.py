@@ -126,7 +126,6 @@ _LATIN_ACCENTS = (
     "\u0272\u0289\u028b\u02bb\u0300-\u036f\u1e00-\u1eff"
 )
 _CYRILLIC = "\u0400-\u04ff"
-_INVALID_CHARACTERS = re.compile(f"[{_INVALID_CHARS}]")
 
 # Characters of a domain label, and runs of them with the separators a label may hold inside.
 _DOMAIN_CHAR = re.compile(f"[^{_PUNCT}{_SPACES}{_INVALID_CHARS}{_DIRECTIONAL}]")
@@ -383,10 +382,6 @@ def extract_emoji(text: str) -> list[Entity]:
 
 def _utf16_units(text: str) -> int:
     return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
-
-
-def has_invalid_characters(text: str) -> bool:
-    return _INVALID_CHARACTERS.search(text) is not None
 
 
 def parse_tweet(text: str, config: TwitterTextConfig = V3) -> TwitterLength:
