@@ -12,3 +12,5 @@ api = SokhanAPI(
 for module in (me, workspaces, members, invitations, tokens, audit):
     api.add_router("", module.router)
 api.add_router("", "sokhan.channels.api.router")
+api.add_router("", "sokhan.media.api.router")
+api.add_router("", "sokhan.publishing.api.router")

@@ -81,6 +81,8 @@ INSTALLED_APPS = [
     "sokhan.api",
     "sokhan.web",
     "sokhan.channels",
+    "sokhan.publishing",
+    "sokhan.media",
     "sokhan.ops",
 ]
 

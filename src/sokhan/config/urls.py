@@ -6,5 +6,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("sokhan.runtime.urls")),
     path("", include("sokhan.channels.urls")),
+    path("", include("sokhan.media.urls")),
     path("", include("sokhan.web.urls")),
 ]

@@ -56,6 +56,7 @@ CAPABILITY_METHODS: dict[Capability, str] = {
     Capability.ACCOUNT_METRICS: "account_metrics",
     Capability.PROFILE_READ: "verify",
     Capability.PROFILE_UPDATE: "update_profile",
+    Capability.RECONCILE: "reconcile",
 }
 OPERATIONS = frozenset(CAPABILITY_METHODS.values())
 
@@ -102,6 +103,9 @@ class Connector:
     # Values a person enters to connect when the network has no OAuth (or as its alternative).
     credential_fields: ClassVar[Sequence[CredentialField]] = ()
     default_base_url: ClassVar[str] = ""
+    # The network itself drops a second publish carrying the same idempotency key (Mastodon's
+    # Idempotency-Key header, Bluesky record keys, Matrix transaction ids, WordPress post slugs…).
+    idempotent_publish: ClassVar[bool] = False
 
     def __init__(self, account: Account, credentials: Credentials, *, timeout: float = 20.0) -> None:
         self.account = account
@@ -159,6 +163,11 @@ class Connector:
 
     def publish(self, request: PublishRequest) -> PublishResult:
         raise self._unsupported("publishing")
+
+    def reconcile(self, request: PublishRequest) -> PublishResult | None:
+        """The post an earlier ``publish(request)`` created (matched by idempotency key or text among
+        the account's recent posts), or None when there is none."""
+        raise self._unsupported("reconciling publishes")
 
     def delete(self, remote_id: str) -> None:
         raise self._unsupported("delete")

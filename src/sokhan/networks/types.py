@@ -29,6 +29,7 @@ class Capability(StrEnum):
     ACCOUNT_METRICS = "account_metrics"
     PROFILE_READ = "profile_read"
     PROFILE_UPDATE = "profile_update"
+    RECONCILE = "reconcile"  # find an earlier publish among the account's recent posts
 
 
 class AuthKind(StrEnum):

@@ -92,6 +92,7 @@ def _when(value: Any) -> datetime:
 @register
 class MastodonConnector(Connector):
     key = "mastodon"
+    idempotent_publish = True
     name = "Mastodon"
     auth = AuthKind.OAUTH2_PKCE
     docs_url = "https://docs.joinmastodon.org/methods/statuses/"

@@ -139,6 +139,7 @@ def _run[T](make: Callable[[], Coroutine[Any, Any, T]]) -> T:
 @register
 class MatrixConnector(Connector):
     key = "matrix"
+    idempotent_publish = True
     name = "Matrix"
     auth = AuthKind.ACCESS_TOKEN
     capabilities = frozenset(

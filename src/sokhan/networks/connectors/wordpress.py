@@ -109,6 +109,7 @@ def _parse_gmt(value: str | None) -> datetime | None:
 @register
 class WordPressConnector(Connector):
     key = "wordpress"
+    idempotent_publish = True
     name = "WordPress"
     auth = AuthKind.APP_PASSWORD
     capabilities = frozenset(

@@ -97,6 +97,7 @@ def _as_dict(model: Any) -> dict[str, Any]:
 @register
 class BlueskyConnector(Connector):
     key = "bluesky"
+    idempotent_publish = True
     name = "Bluesky"
     auth = AuthKind.APP_PASSWORD
     docs_url = "https://docs.bsky.app/docs/category/http-reference"
