@@ -70,7 +70,7 @@ def test_create_schedule_get_and_list(api: ApiClient, channel: Channel) -> None:
     create(api, channel, "دومی")
     assert api.get("/workspaces/acme/posts").json()["count"] == 2
     assert api.get("/workspaces/acme/posts", {"status": "scheduled"}).json()["count"] == 1
-    assert api.get("/workspaces/acme/posts", {"channel": channel.pk}).json()["count"] == 2
+    assert api.get("/workspaces/acme/posts", {"channel_id": channel.pk}).json()["count"] == 2
     since = (at - timedelta(hours=1)).isoformat()
     until = (at + timedelta(hours=1)).isoformat()
     assert api.get("/workspaces/acme/posts", {"since": since, "until": until}).json()["count"] == 1

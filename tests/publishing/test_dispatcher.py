@@ -59,8 +59,12 @@ class ReconcilingMastodon(MastodonConnector):
         return None
 
 
-if registry._registry.get(ReconcilingMastodon.key) is None:
+@pytest.fixture
+def reconciling() -> Iterator[None]:
+    """Registered only for the test that needs it (the connect page lists every connector)."""
     registry.register(ReconcilingMastodon)
+    yield
+    registry._registry.pop(ReconcilingMastodon.key, None)
 
 
 @pytest.fixture(autouse=True)
@@ -309,6 +313,7 @@ def test_rerun_after_crash_without_idempotency_or_reconcile_goes_to_outcome_unkn
     assert not sink.requests  # nothing re-posted blindly
 
 
+@pytest.mark.usefixtures("reconciling")
 @pytest.mark.parametrize("already_posted", [True, False])
 def test_rerun_after_crash_reconciles_first(
     actor: Membership,

@@ -51,7 +51,7 @@ from sokhan.core.models import Membership
 from sokhan.core.permissions import Perm, role_can
 from sokhan.networks import registry
 from sokhan.networks.base import Connector
-from sokhan.networks.types import Capability
+from sokhan.networks.types import AuthKind, Capability
 from sokhan.web.access import workspace_context, workspace_page
 from sokhan.web.http import client_ip, current_user
 from sokhan.web.views.common import apply_domain_error
@@ -182,7 +182,9 @@ def _connect_page(
         "connect_network.html",
         status=status,
         network=NetworkView.of(cls),
-        token_form=token_form if cls.credential_fields and any(f.secret for f in cls.credential_fields) else None,
+        token_form=token_form
+        if cls.credential_fields and (cls.auth is AuthKind.NONE or any(f.secret for f in cls.credential_fields))
+        else None,
         oauth_form=oauth_form if cls.oauth is not None else None,
         oauth_ready=oauth.can_start(membership.workspace, cls, reconnect.base_url if reconnect else ""),
         reconnect=reconnect,

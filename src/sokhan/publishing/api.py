@@ -174,14 +174,14 @@ def posts_list(
     ws: str,
     page: Query[PageParams],
     status: str = "",
-    channel: int | None = None,
+    channel_id: int | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> dict[str, Any]:
-    """Posts with a channel matching the filters: ``status`` (a target state), ``channel`` (id),
+    """Posts with a channel matching the filters: ``status`` (a target state), ``channel_id``,
     ``since``/``until`` (scheduled time)."""
     workspace = access_of(request).workspace_membership.workspace
-    rows = services.posts_query(workspace, status=status, channel_id=channel, since=since, until=until)
+    rows = services.posts_query(workspace, status=status, channel_id=channel_id, since=since, until=until)
     return paginate(request, rows.select_related("author"), page, post_out)
 
 
