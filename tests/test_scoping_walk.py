@@ -58,6 +58,9 @@ ALLOWLIST: dict[str, str] = {
     "invite/<str:token>/": "invitation link, guarded by a secret token sent to the invitee",
     # Channels
     "channels/oauth/callback/": "OAuth redirect from the networks; the single-use state names the user and workspace",
+    # Publishing
+    "feeds/<str:token>/rss.xml": "a feed channel's public feed, addressed by a signed token (test_feed.py)",
+    "feeds/<str:token>/atom.xml": "a feed channel's public feed, addressed by a signed token (test_feed.py)",
 }
 
 # Static files served by Django in DEBUG, if anyone mounts them.

@@ -52,6 +52,7 @@ from sokhan.core.permissions import Perm, role_can
 from sokhan.networks import registry
 from sokhan.networks.base import Connector
 from sokhan.networks.types import AuthKind, Capability
+from sokhan.publishing.feeds import feed_urls
 from sokhan.web.access import workspace_context, workspace_page
 from sokhan.web.http import client_ip, current_user
 from sokhan.web.views.common import apply_domain_error
@@ -254,6 +255,7 @@ def channel_detail(request: HttpRequest, membership: Membership, channel_id: int
         preflight_minutes=int(conf.preflight_lead().total_seconds() // 60),
         can_edit_profile=cls.has(Capability.PROFILE_UPDATE),
         test_form=TestPostForm() if can_post and channel.usable else None,
+        feed_urls=feed_urls(channel),
     )
 
 

@@ -7,5 +7,6 @@ urlpatterns = [
     path("", include("sokhan.runtime.urls")),
     path("", include("sokhan.channels.urls")),
     path("", include("sokhan.media.urls")),
+    path("", include("sokhan.publishing.urls")),
     path("", include("sokhan.web.urls")),
 ]
