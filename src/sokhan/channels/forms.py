@@ -32,6 +32,7 @@ CAPABILITY_LABELS: dict[Capability, str | Promise] = {
     Capability.ACCOUNT_METRICS: _("Account metrics"),
     Capability.PROFILE_READ: _("Profile"),
     Capability.PROFILE_UPDATE: _("Edit profile"),
+    Capability.RECONCILE: _("Finds its own posts after a crash"),
 }
 
 AUTH_LABELS: dict[AuthKind, str | Promise] = {
