@@ -53,6 +53,7 @@ class Sink:
     stall_every: bool = False  # every new post stalls, until ``release`` is set
     stall_once: bool = False  # only the first new post stalls (crash test), until ``release`` is set
     stalled: threading.Event = field(default_factory=threading.Event)
+    stalled_key: str = ""  # the key of the first post that stalled
     release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
     next_id: int = 1000
@@ -142,9 +143,18 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.close()
             return None
-        stall = self.sink.stall_every or (self.sink.stall_once and not self.sink.stalled.is_set())
-        if fresh and stall and not self.sink.release.is_set():
-            self.sink.stalled.set()
+        # Decided under the lock: with several workers posting at once, exactly one post stalls
+        # for ``stall_once`` and the test learns which one.
+        with self.sink.lock:
+            first = not self.sink.stalled.is_set()
+            stall = (
+                fresh and not self.sink.release.is_set() and (self.sink.stall_every or (self.sink.stall_once and first))
+            )
+            if stall and first:
+                self.sink.stalled_key = key
+            if stall:
+                self.sink.stalled.set()
+        if stall:
             self.sink.release.wait(120)
         return self._json(200, status)
 

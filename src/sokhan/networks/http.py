@@ -10,7 +10,7 @@ from __future__ import annotations
 import email.utils
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -195,3 +195,43 @@ class Http:
             return response.json()
         except ValueError as exc:
             raise Transient("the network answered with something that is not JSON", network=self.network) from exc
+
+
+class RateLimitSink(Protocol):
+    """Something that remembers the last rate-limit reading (a :class:`Connector`)."""
+
+    last_rate_limit: RateLimitInfo | None
+
+
+def send(http: Http, method: str, url: str, *, sink: RateLimitSink | None = None, **kwargs: Any) -> httpx.Response:
+    """One request on a single-use ``http``: close it afterwards and, when ``sink`` is given, copy the
+    last rate-limit reading to it (even when the request failed)."""
+    return _once(http, http.request, method, url, sink, kwargs)
+
+
+def send_json(http: Http, method: str, url: str, *, sink: RateLimitSink | None = None, **kwargs: Any) -> Any:
+    """:func:`send`, decoding the answer with :meth:`Http.json`."""
+    return _once(http, http.json, method, url, sink, kwargs)
+
+
+def _once[T](
+    http: Http, call: Callable[..., T], method: str, url: str, sink: RateLimitSink | None, kwargs: dict[str, Any]
+) -> T:
+    try:
+        return call(method, url, **kwargs)
+    finally:
+        if sink is not None:
+            sink.last_rate_limit = http.last_rate_limit or sink.last_rate_limit
+        http.close()
+
+
+def json_object(response: httpx.Response, *, network: str, label: str) -> dict[str, Any]:
+    """The JSON object in ``response``; ``{}`` for an empty answer or one that is not an object.
+    ``label`` names the provider in the error raised for an answer that is not JSON."""
+    if not response.content:
+        return {}
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise Transient(f"{label} answered with something that is not JSON", network=network) from exc
+    return body if isinstance(body, dict) else {}

@@ -16,7 +16,7 @@ from typing import Any
 from sokhan.networks.base import Connector, OAuthClient, OAuthSpec
 from sokhan.networks.connectors import _graph
 from sokhan.networks.errors import AuthExpired, Rejected
-from sokhan.networks.http import Http
+from sokhan.networks.http import Http, send_json
 from sokhan.networks.registry import register
 from sokhan.networks.types import (
     AccountMetrics,
@@ -127,12 +127,7 @@ class FacebookConnector(Connector):
         return _graph.client(self.key, self.base_url, token, timeout=self.timeout)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        http = self._http()
-        try:
-            return http.json(method, path, **kwargs)
-        finally:
-            self.last_rate_limit = http.last_rate_limit or self.last_rate_limit
-            http.close()
+        return send_json(self._http(), method, path, sink=self, **kwargs)
 
     @staticmethod
     def _success(body: Any, what: str, network: str) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 from sokhan.networks.base import Connector, OAuthClient, OAuthSpec
 from sokhan.networks.connectors import _graph
 from sokhan.networks.errors import AuthExpired, ConnectorError, Rejected
-from sokhan.networks.http import Http
+from sokhan.networks.http import Http, send_json
 from sokhan.networks.registry import register
 from sokhan.networks.types import (
     AccountMetrics,
@@ -121,11 +121,7 @@ class InstagramConnector(Connector):
         return _graph.client(self.key, self.base_url, self.credentials.access_token, timeout=self.timeout)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        http = self._http()
-        try:
-            return http.json(method, path, **kwargs)
-        finally:
-            http.close()
+        return send_json(self._http(), method, path, **kwargs)
 
     @property
     def _user(self) -> str:

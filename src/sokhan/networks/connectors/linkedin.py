@@ -18,7 +18,8 @@ import httpx
 
 from sokhan.networks.base import Connector, OAuthClient, OAuthSpec
 from sokhan.networks.errors import AuthExpired, ConnectorError, RateLimited, Rejected, Transient
-from sokhan.networks.http import Http, retry_after_seconds
+from sokhan.networks.http import Http, json_object, retry_after_seconds, send
+from sokhan.networks.oauth import token_credentials, token_request
 from sokhan.networks.registry import register
 from sokhan.networks.types import (
     AccountMetrics,
@@ -186,22 +187,10 @@ class LinkedInConnector(Connector):
         return http
 
     def _call(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        http = self._http()
-        try:
-            return http.request(method, url, **kwargs)
-        finally:
-            self.last_rate_limit = http.last_rate_limit or self.last_rate_limit
-            http.close()
+        return send(self._http(), method, url, sink=self, **kwargs)
 
     def _json(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
-        response = self._call(method, url, **kwargs)
-        if not response.content:
-            return {}
-        try:
-            body = response.json()
-        except ValueError as exc:
-            raise Transient("LinkedIn answered with something that is not JSON", network=self.key) from exc
-        return body if isinstance(body, dict) else {}
+        return json_object(self._call(method, url, **kwargs), network=self.key, label="LinkedIn")
 
     # ----------------------------------------------------------------- profile
 
@@ -396,31 +385,11 @@ class LinkedInConnector(Connector):
     def _token(cls, form: dict[str, str], base_url: str) -> dict[str, Any]:
         assert cls.oauth is not None
         url = f"{base_url.rstrip('/')}/oauth/v2/accessToken" if base_url else cls.oauth.token_url
-        http = Http(cls.key, "", timeout=20.0)
-        try:
-            body = http.json("POST", url, data=form, headers={"Accept": "application/json"})
-        except Rejected as exc:
-            if form.get("grant_type") == "refresh_token":
-                raise AuthExpired("LinkedIn refused the refresh token", network=cls.key, detail=exc.detail) from exc
-            raise
-        finally:
-            http.close()
-        if not isinstance(body, dict) or not body.get("access_token"):
-            raise Rejected("LinkedIn returned no access token", network=cls.key, detail=str(body)[:300])
-        return body
+        return token_request(url, form, network=cls.key, label="LinkedIn", headers={"Accept": "application/json"})
 
     @classmethod
     def _credentials(cls, body: dict[str, Any], previous: Credentials | None = None) -> Credentials:
-        now = datetime.now(UTC)
-        expires = body.get("expires_in")
-        scope = str(body.get("scope", ""))
-        return Credentials(
-            access_token=str(body["access_token"]),
-            refresh_token=str(body.get("refresh_token") or (previous.refresh_token if previous else "")),
-            expires_at=now + timedelta(seconds=int(expires)) if expires else None,
-            scopes=tuple(s for s in re.split(r"[ ,]+", scope) if s) or (previous.scopes if previous else ()),
-            data=dict(previous.data) if previous else {},
-        )
+        return token_credentials(body, previous, network=cls.key, scope_separator=r"[ ,]+")
 
     @classmethod
     def exchange_code(cls, client: OAuthClient, *, code: str, code_verifier: str, base_url: str = "") -> Credentials:

@@ -17,7 +17,8 @@ import httpx
 
 from sokhan.networks.base import Connector, OAuthClient, OAuthSpec
 from sokhan.networks.errors import AuthExpired, ConnectorError, Rejected, Transient
-from sokhan.networks.http import Http
+from sokhan.networks.http import Http, json_object, send
+from sokhan.networks.oauth import token_credentials, token_request
 from sokhan.networks.registry import register
 from sokhan.networks.types import (
     AccountMetrics,
@@ -104,23 +105,10 @@ class PinterestConnector(Connector):
         return Http(self.key, self.base_url, headers=headers, timeout=self.timeout, classify=_classify)
 
     def _call(self, method: str, url: str, *, authorised: bool = True, **kwargs: Any) -> httpx.Response:
-        http = self._http(authorised=authorised)
-        try:
-            return http.request(method, url, **kwargs)
-        finally:
-            if authorised:
-                self.last_rate_limit = http.last_rate_limit or self.last_rate_limit
-            http.close()
+        return send(self._http(authorised=authorised), method, url, sink=self if authorised else None, **kwargs)
 
     def _json(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
-        response = self._call(method, url, **kwargs)
-        if not response.content:
-            return {}
-        try:
-            body = response.json()
-        except ValueError as exc:
-            raise Transient("Pinterest answered with something that is not JSON", network=self.key) from exc
-        return body if isinstance(body, dict) else {}
+        return json_object(self._call(method, url, **kwargs), network=self.key, label="Pinterest")
 
     # ----------------------------------------------------------------- profile
 
@@ -307,30 +295,12 @@ class PinterestConnector(Connector):
     def _token(cls, client: OAuthClient, form: dict[str, str], base_url: str) -> dict[str, Any]:
         assert cls.oauth is not None
         url = f"{base_url.rstrip('/')}/v5/oauth/token" if base_url else cls.oauth.token_url
-        http = Http(cls.key, "", timeout=20.0, auth=httpx.BasicAuth(client.client_id, client.client_secret))
-        try:
-            body = http.json("POST", url, data=form)
-        except Rejected as exc:
-            if form.get("grant_type") == "refresh_token":
-                raise AuthExpired("Pinterest refused the refresh token", network=cls.key, detail=exc.detail) from exc
-            raise
-        finally:
-            http.close()
-        if not isinstance(body, dict) or not body.get("access_token"):
-            raise Rejected("Pinterest returned no access token", network=cls.key, detail=str(body)[:300])
-        return body
+        auth = httpx.BasicAuth(client.client_id, client.client_secret)
+        return token_request(url, form, network=cls.key, label="Pinterest", auth=auth)
 
     @classmethod
     def _credentials(cls, body: dict[str, Any], previous: Credentials | None = None) -> Credentials:
-        expires = body.get("expires_in")
-        scope = str(body.get("scope", ""))
-        return Credentials(
-            access_token=str(body["access_token"]),
-            refresh_token=str(body.get("refresh_token") or (previous.refresh_token if previous else "")),
-            expires_at=datetime.now(UTC) + timedelta(seconds=int(expires)) if expires else None,
-            scopes=tuple(s for s in scope.replace(",", " ").split() if s) or (previous.scopes if previous else ()),
-            data=dict(previous.data) if previous else {},
-        )
+        return token_credentials(body, previous, network=cls.key, scope_separator=r"[\s,]+")
 
     @classmethod
     def exchange_code(cls, client: OAuthClient, *, code: str, code_verifier: str, base_url: str = "") -> Credentials:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
@@ -23,7 +23,8 @@ import httpx
 
 from sokhan.networks.base import Connector, OAuthClient, OAuthSpec
 from sokhan.networks.errors import AuthExpired, ConnectorError, RateLimited, Rejected, Transient
-from sokhan.networks.http import Http
+from sokhan.networks.http import Http, send
+from sokhan.networks.oauth import token_credentials, token_request
 from sokhan.networks.registry import register
 from sokhan.networks.types import (
     AccountMetrics,
@@ -166,13 +167,7 @@ class TikTokConnector(Connector):
         return Http(self.key, self.base_url, headers=headers, timeout=self.timeout, classify=_classify)
 
     def _call(self, method: str, url: str, *, authorised: bool = True, **kwargs: Any) -> httpx.Response:
-        http = self._http(authorised=authorised)
-        try:
-            return http.request(method, url, **kwargs)
-        finally:
-            if authorised:
-                self.last_rate_limit = http.last_rate_limit or self.last_rate_limit
-            http.close()
+        return send(self._http(authorised=authorised), method, url, sink=self if authorised else None, **kwargs)
 
     def _data(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
         response = self._call(method, url, **kwargs)
@@ -436,39 +431,14 @@ class TikTokConnector(Connector):
     def _token(cls, form: dict[str, str], base_url: str) -> dict[str, Any]:
         assert cls.oauth is not None
         url = f"{base_url.rstrip('/')}/v2/oauth/token/" if base_url else cls.oauth.token_url
-        http = Http(cls.key, "", timeout=20.0)
-        try:
-            body = http.json("POST", url, data=form, headers={"Cache-Control": "no-cache"})
-        except Rejected as exc:
-            if form.get("grant_type") == "refresh_token":
-                raise AuthExpired("TikTok refused the refresh token", network=cls.key, detail=exc.detail) from exc
-            raise
-        finally:
-            http.close()
-        if not isinstance(body, dict) or not body.get("access_token"):
-            # TikTok answers token errors with HTTP 200 and {"error": ..., "error_description": ...}.
-            detail = (
-                str(body.get("error_description") or body.get("error") or body)[:300] if isinstance(body, dict) else ""
-            )
-            if form.get("grant_type") == "refresh_token":
-                raise AuthExpired("TikTok refused the refresh token", network=cls.key, detail=detail)
-            raise Rejected("TikTok returned no access token", network=cls.key, detail=detail)
-        return body
+        # TikTok answers token errors with HTTP 200 and {"error": ..., "error_description": ...}.
+        return token_request(
+            url, form, network=cls.key, label="TikTok", headers={"Cache-Control": "no-cache"}, errors_in_body=True
+        )
 
     @classmethod
     def _credentials(cls, body: dict[str, Any], previous: Credentials | None = None) -> Credentials:
-        expires = body.get("expires_in")
-        scope = str(body.get("scope", ""))
-        data = dict(previous.data) if previous else {}
-        if body.get("open_id"):
-            data["open_id"] = str(body["open_id"])
-        return Credentials(
-            access_token=str(body["access_token"]),
-            refresh_token=str(body.get("refresh_token") or (previous.refresh_token if previous else "")),
-            expires_at=datetime.now(UTC) + timedelta(seconds=int(expires)) if expires else None,
-            scopes=tuple(s for s in scope.split(",") if s) or (previous.scopes if previous else ()),
-            data=data,
-        )
+        return token_credentials(body, previous, network=cls.key, scope_separator=",", data_keys=("open_id",))
 
     @classmethod
     def exchange_code(cls, client: OAuthClient, *, code: str, code_verifier: str, base_url: str = "") -> Credentials:

@@ -16,7 +16,8 @@ import httpx
 
 from sokhan.networks.base import Connector, OAuthClient, OAuthSpec
 from sokhan.networks.errors import AuthExpired, ConnectorError, Rejected, Transient
-from sokhan.networks.http import Http
+from sokhan.networks.http import Http, send_json
+from sokhan.networks.oauth import token_credentials
 from sokhan.networks.registry import register
 from sokhan.networks.types import (
     AccountMetrics,
@@ -148,12 +149,7 @@ class XConnector(Connector):
         return http
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
-        http = self._http()
-        try:
-            return http.json(method, path, **kwargs)
-        finally:
-            self.last_rate_limit = http.last_rate_limit or self.last_rate_limit
-            http.close()
+        return send_json(self._http(), method, path, sink=self, **kwargs)
 
     def _user_id(self) -> str:
         return self.account.remote_id or self.verify().remote_id
@@ -416,18 +412,9 @@ class XConnector(Connector):
             raise AuthExpired("X returned no access token", network=cls.key, detail=str(body)[:300])
         return body
 
-    @staticmethod
-    def _credentials(body: dict[str, Any], previous: Credentials | None = None) -> Credentials:
-        expires = body.get("expires_in")
-        return Credentials(
-            access_token=str(body["access_token"]),
-            refresh_token=str(body.get("refresh_token") or (previous.refresh_token if previous else "")),
-            expires_at=datetime.fromtimestamp(datetime.now(UTC).timestamp() + float(expires), tz=UTC)
-            if expires
-            else None,
-            scopes=tuple(str(body.get("scope", "")).split()) or (previous.scopes if previous else ()),
-            data=dict(previous.data) if previous else {},
-        )
+    @classmethod
+    def _credentials(cls, body: dict[str, Any], previous: Credentials | None = None) -> Credentials:
+        return token_credentials(body, previous, network=cls.key)
 
     @classmethod
     def exchange_code(cls, client: OAuthClient, *, code: str, code_verifier: str, base_url: str = "") -> Credentials:
