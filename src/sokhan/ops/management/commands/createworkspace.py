@@ -5,6 +5,7 @@ from __future__ import annotations
 from argparse import ArgumentParser
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from sokhan.core.models import Calendar, Language
@@ -35,4 +36,5 @@ class Command(BaseCommand):
             )
         except OpsError as exc:
             raise CommandError(str(exc)) from None
-        self.stdout.write(f"Created workspace {workspace.name!r} at /{workspace.slug}/, owner {options['owner']}.")
+        url = f"{settings.BASE_URL}/w/{workspace.slug}/"
+        self.stdout.write(f"Created workspace {workspace.name!r} at {url}, owner {options['owner']}.")
