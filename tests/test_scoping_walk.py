@@ -61,6 +61,7 @@ ALLOWLIST: dict[str, str] = {
     # Publishing
     "feeds/<str:token>/rss.xml": "a feed channel's public feed, addressed by a signed token (test_feed.py)",
     "feeds/<str:token>/atom.xml": "a feed channel's public feed, addressed by a signed token (test_feed.py)",
+    "calendar/<str:token>.ics": "private iCalendar feed, signed token (test_calendar_feed.py)",
 }
 
 # Static files served by Django in DEBUG, if anyone mounts them.

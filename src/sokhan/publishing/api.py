@@ -324,3 +324,89 @@ def targets_resolve(request: HttpRequest, ws: str, post_target_id: int, payload:
         ip=client_ip(request),
     )
     return target_out(target)
+
+
+# ------------------------------------------------------------------ calendar feed, posting queue
+
+
+class CalendarFeedOut(Schema):
+    url: str = Field(description="Private iCalendar address; anyone with it can read the calendar.")
+
+
+class SlotIn(Schema):
+    weekday: int = Field(description="0 = Monday … 6 = Sunday.")
+    time: str = Field(description="Wall-clock HH:MM in the workspace's time zone.", max_length=8)
+
+
+class SlotsIn(Schema):
+    slots: list[SlotIn]
+
+
+class SlotOut(Schema):
+    weekday: int
+    time: str
+
+
+class SlotsOut(Schema):
+    channel_id: int
+    timezone: str
+    slots: list[SlotOut]
+
+
+def _slots_out(workspace: Any, channel_id: int, slots: list[Any]) -> dict[str, Any]:
+    return {
+        "channel_id": channel_id,
+        "timezone": workspace.timezone,
+        "slots": [{"weekday": s.weekday, "time": s.time.strftime("%H:%M")} for s in slots],
+    }
+
+
+@router.get("/workspaces/{ws}/calendar-feed", response={200: CalendarFeedOut, **ERRORS}, auth=access(Perm.POSTS_VIEW))
+def calendar_feed_get(request: HttpRequest, ws: str) -> dict[str, Any]:
+    """The workspace's private iCalendar feed of scheduled and published posts."""
+    from sokhan.publishing.calendar_feed import calendar_url
+
+    return {"url": calendar_url(access_of(request).workspace_membership.workspace)}
+
+
+@router.get(
+    "/workspaces/{ws}/channels/{channel_id}/slots", response={200: SlotsOut, **ERRORS}, auth=access(Perm.POSTS_VIEW)
+)
+def slots_get(request: HttpRequest, ws: str, channel_id: int) -> dict[str, Any]:
+    """The channel's weekly posting times (its queue)."""
+    from sokhan.publishing import queue
+
+    workspace = access_of(request).workspace_membership.workspace
+    return _slots_out(workspace, channel_id, queue.slots_list(workspace, channel_id))
+
+
+@router.put(
+    "/workspaces/{ws}/channels/{channel_id}/slots",
+    response={200: SlotsOut, **ERRORS},
+    auth=access(Perm.POSTS_EDIT, Scope.WRITE),
+)
+def slots_put(request: HttpRequest, ws: str, channel_id: int, payload: SlotsIn) -> dict[str, Any]:
+    """Replace the channel's whole weekly list of posting times."""
+    from sokhan.publishing import queue
+
+    membership = access_of(request).workspace_membership
+    slots = queue.slots_replace(
+        actor=membership,
+        channel_id=channel_id,
+        slots=[queue.SlotInput(weekday=s.weekday, time=s.time) for s in payload.slots],
+        ip=client_ip(request),
+    )
+    return _slots_out(membership.workspace, channel_id, slots)
+
+
+@router.post(
+    "/workspaces/{ws}/posts/{post_id}/queue",
+    response={200: PostOut, **ERRORS},
+    auth=access(Perm.POSTS_PUBLISH, Scope.WRITE),
+)
+def posts_queue(request: HttpRequest, ws: str, post_id: int) -> dict[str, Any]:
+    """Schedule each channel of the post at that channel's next free posting time."""
+    from sokhan.publishing import queue
+
+    membership = access_of(request).workspace_membership
+    return _fresh(queue.post_queue(actor=membership, post_id=post_id, ip=client_ip(request)))

@@ -90,3 +90,24 @@ class PublishingControl(models.Model):
 
     def __str__(self) -> str:
         return f"publishing of {self.workspace_id}: {'paused' if self.paused else 'on'}"
+
+
+class PostingSlot(models.Model):
+    """One weekly posting time of a channel's queue: ``weekday`` (0 = Monday … 6) at wall-clock
+    ``time`` in the workspace's time zone. See :mod:`sokhan.publishing.queue`."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="posting_slots")
+    weekday = models.PositiveSmallIntegerField(_("weekday"))
+    time = models.TimeField(_("time"))
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering: ClassVar = ["channel_id", "weekday", "time"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["channel", "weekday", "time"], name="postingslot_unique_time"),
+            models.CheckConstraint(condition=models.Q(weekday__lte=6), name="postingslot_weekday_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"channel {self.channel_id}: weekday {self.weekday} at {self.time:%H:%M}"
