@@ -65,7 +65,7 @@ def test_connect_from_the_ui_then_publish_through_the_api(
     for channel in (bluesky, blog):
         assert channel.status == "active"
         detail = browser.get(f"/w/acme/channels/{channel.pk}/").content.decode()
-        assert channel.handle in detail or channel.display_name in detail
+        assert channel.display_name in detail and "Active" in detail
     assert "admin" in browser.get(f"/w/acme/channels/{blog.pk}/").content.decode()
 
     _, raw = token_create(actor=Membership.objects.get(user=owner), name="e2e", scopes=["read", "write"])
