@@ -83,6 +83,9 @@ INSTALLED_APPS = [
     "sokhan.channels",
     "sokhan.publishing",
     "sokhan.media",
+    "sokhan.notifications",
+    "sokhan.approvals",
+    "sokhan.automation",
     "sokhan.ops",
 ]
 

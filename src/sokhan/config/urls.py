@@ -8,5 +8,8 @@ urlpatterns = [
     path("", include("sokhan.channels.urls")),
     path("", include("sokhan.media.urls")),
     path("", include("sokhan.publishing.urls")),
+    path("", include("sokhan.notifications.urls")),
+    path("", include("sokhan.approvals.urls")),
+    path("", include("sokhan.automation.urls")),
     path("", include("sokhan.web.urls")),
 ]

@@ -32,7 +32,7 @@ def calendar_token(workspace: Workspace) -> str:
 
 
 def calendar_url(workspace: Workspace) -> str:
-    return settings.BASE_URL + reverse("calendar_feed", kwargs={"token": calendar_token(workspace)})
+    return settings.BASE_URL + reverse("publishing:calendar_feed", kwargs={"token": calendar_token(workspace)})
 
 
 def _workspace(token: str) -> Workspace:

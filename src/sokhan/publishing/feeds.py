@@ -33,7 +33,7 @@ def feed_urls(channel: Channel) -> dict[str, str]:
     if channel.network != RssFeedConnector.key:
         return {}
     token = feed_token(channel)
-    return {kind: settings.BASE_URL + reverse(f"feed_{kind}", kwargs={"token": token}) for kind in FORMATS}
+    return {kind: settings.BASE_URL + reverse(f"publishing:feed_{kind}", kwargs={"token": token}) for kind in FORMATS}
 
 
 def _channel(token: str) -> Channel:

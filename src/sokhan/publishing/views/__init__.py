@@ -1,0 +1,1 @@
+"""Publishing pages (composer, calendar, queue); each module exports its ``urlpatterns``."""

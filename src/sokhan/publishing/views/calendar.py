@@ -1,0 +1,7 @@
+"""Publishing pages: calendar."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

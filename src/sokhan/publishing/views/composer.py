@@ -1,0 +1,7 @@
+"""Publishing pages: composer."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
