@@ -2,70 +2,20 @@
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.browser.conftest import ARTIFACTS, PASSWORD
 
 from sokhan.core.models import User
-from sokhan.core.services import workspace_create
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-PASSWORD = "correct horse battery staple"
 PERSIAN_MONTHS = (
     "فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور",
     "مهر", "آبان", "آذر", "دی", "بهمن", "اسفند",
 )  # fmt: skip
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def owner(transactional_db: None) -> User:
-    # Created before Playwright starts: its sync API runs an event loop in this thread, and the ORM
-    # refuses to run inside one.
-    user = User.objects.create_user("owner@example.com", PASSWORD, full_name="Maryam Ahmadi", language="en")
-    workspace_create(
-        owner=user,
-        name="Acme Coffee",
-        slug="acme",
-        timezone_name="Asia/Tehran",
-        calendar="gregorian",
-        language="en",
-    )
-    return user
-
-
-@pytest.fixture
-def browser_page(owner: User) -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing; CI must install Debian's chromium package")
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium fonts-noto-core)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-US")
-        page = context.new_page()
-        try:
-            yield page
-        finally:
-            context.close()
-            browser.close()
 
 
 def test_persian_ui_is_rtl_with_jalali_dates(live_server: Any, owner: User, browser_page: Any) -> None:
