@@ -174,6 +174,10 @@ class PublishRequest:
     thread: tuple[str, ...] = ()  # further parts after ``text``
     first_comment: str = ""
     options: dict[str, str] = field(default_factory=dict)
+    # For ``reconcile``: the earliest time an earlier send of this request can have reached the
+    # network (the dispatcher passes the time the target entered ``publishing``). None: the
+    # connector looks back over :data:`sokhan.networks.reconcile.DEFAULT_WINDOW`.
+    not_before: datetime | None = None
 
 
 @dataclass(frozen=True)

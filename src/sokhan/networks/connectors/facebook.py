@@ -17,6 +17,7 @@ from sokhan.networks.base import Connector, OAuthClient, OAuthSpec
 from sokhan.networks.connectors import _graph
 from sokhan.networks.errors import AuthExpired, Rejected
 from sokhan.networks.http import Http, send_json
+from sokhan.networks.reconcile import find, needs_text, normalise, only_in_part, unmatchable, window_start
 from sokhan.networks.registry import register
 from sokhan.networks.types import (
     AccountMetrics,
@@ -53,6 +54,11 @@ class FacebookPage:
     tasks: tuple[str, ...] = ()
 
 
+def _video_text(title: str, description: str) -> str:
+    """A video is matched on its title and description together (either may be empty)."""
+    return f"{normalise(title)} \u00a6 {normalise(description)}"
+
+
 @register
 class FacebookConnector(Connector):
     key = "facebook"
@@ -74,6 +80,7 @@ class FacebookConnector(Connector):
             Capability.LIKE,
             Capability.POST_METRICS,
             Capability.ACCOUNT_METRICS,
+            Capability.RECONCILE,
         }
     )
     limits = Limits(
@@ -252,6 +259,75 @@ class FacebookConnector(Connector):
             published_at=datetime.now(UTC),
             first_comment_id=comment_id,
             raw=body,
+        )
+
+    def reconcile(self, request: PublishRequest) -> PublishResult | None:
+        """The post an interrupted :meth:`publish` made: the oldest of the Page's posts created since the
+        first attempt (``GET /{page-id}/published_posts?since=…``; a video: ``GET /{page-id}/videos``,
+        its ``description``) whose text equals the request's; with a first comment, the Page's own
+        comment with that text on it. Photo or video posts without text cannot be told apart."""
+        is_video = any(item.is_video for item in request.media)
+        if not normalise(request.text) and not (is_video and normalise(request.title)):
+            raise unmatchable(self.key, "the post has no text to look for")
+        start = window_start(request)
+        http = self._http()
+        try:
+            if is_video:
+                params = {"fields": "id,title,description,created_time", "type": "uploaded", "limit": "25"}
+                video = find(
+                    _graph.pages(http, f"/{self.page_id}/videos", params, max_pages=2),
+                    _video_text(request.title, request.text),
+                    start=start,
+                    created=lambda v: _graph.parse_time(v.get("created_time")),
+                    text=lambda v: _video_text(str(v.get("title") or ""), str(v.get("description") or "")),
+                )
+                if video is None:
+                    return None
+                found, url = video, f"https://www.facebook.com/{self.page_id}/videos/{video['id']}"
+            else:
+                params = {
+                    "fields": "id,message,created_time",
+                    "since": str(int(start.timestamp())),
+                    "limit": "100",
+                }
+                post = find(
+                    _graph.pages(http, f"/{self.page_id}/published_posts", params),
+                    needs_text(request, self.key),
+                    start=start,
+                    created=lambda p: _graph.parse_time(p.get("created_time")),
+                    text=lambda p: str(p.get("message") or ""),
+                )
+                if post is None:
+                    return None
+                found, url = post, f"https://www.facebook.com/{post['id']}"
+            post_id = str(found["id"])
+            comment_id = ""
+            if request.first_comment:
+                comment = find(
+                    (
+                        c
+                        for c in _graph.pages(
+                            http, f"/{post_id}/comments", {"fields": "id,message,from{id},created_time", "limit": "100"}
+                        )
+                        if str((c.get("from") or {}).get("id", "")) == self.page_id
+                    ),
+                    normalise(request.first_comment),
+                    start=start,
+                    created=lambda c: _graph.parse_time(c.get("created_time")),
+                    text=lambda c: str(c.get("message") or ""),
+                )
+                if comment is None:
+                    raise only_in_part(self.key, post_id, "first comment")
+                comment_id = str(comment["id"])
+        finally:
+            self.last_rate_limit = http.last_rate_limit or self.last_rate_limit
+            http.close()
+        return PublishResult(
+            remote_id=post_id,
+            url=url,
+            published_at=_graph.parse_time(found.get("created_time")),
+            first_comment_id=comment_id,
+            raw=found,
         )
 
     def delete(self, remote_id: str) -> None:

@@ -19,6 +19,7 @@ from sokhan.networks.base import Connector, OAuthClient, OAuthSpec
 from sokhan.networks.connectors import _graph
 from sokhan.networks.errors import AuthExpired, ConnectorError, Rejected
 from sokhan.networks.http import Http, send_json
+from sokhan.networks.reconcile import find, needs_text, normalise, only_in_part, window_start
 from sokhan.networks.registry import register
 from sokhan.networks.types import (
     AccountMetrics,
@@ -67,6 +68,7 @@ class InstagramConnector(Connector):
             Capability.HIDE,
             Capability.POST_METRICS,
             Capability.ACCOUNT_METRICS,
+            Capability.RECONCILE,
         }
     )
     limits = Limits(
@@ -221,6 +223,62 @@ class InstagramConnector(Connector):
             http.close()
         return PublishResult(
             remote_id=media_id, url=url, published_at=published or datetime.now(UTC), first_comment_id=comment_id
+        )
+
+    def reconcile(self, request: PublishRequest) -> PublishResult | None:
+        """The post an interrupted :meth:`publish` made: the oldest of the account's media created since
+        the first attempt (``GET /{ig-user-id}/media?since=…``) of the kind published (image, Reel or
+        carousel) whose caption equals the request's text; with a first comment, the account's own
+        comment with that text on it. Posts without a caption cannot be told apart."""
+        wanted = needs_text(request, self.key)
+        if len(request.media) > 1:
+            kind = "CAROUSEL_ALBUM"
+        else:
+            kind = "VIDEO" if request.media and request.media[0].is_video else "IMAGE"
+        start = window_start(request)
+        params = {
+            "fields": "id,caption,media_type,permalink,timestamp",
+            "since": str(int(start.timestamp())),
+            "limit": "50",
+        }
+        http = self._http()
+        try:
+            media = find(
+                (m for m in _graph.pages(http, f"/{self._user}/media", params) if m.get("media_type") == kind),
+                wanted,
+                start=start,
+                created=lambda m: _graph.parse_time(m.get("timestamp")),
+                text=lambda m: str(m.get("caption") or ""),
+            )
+            if media is None:
+                return None
+            media_id = str(media["id"])
+            comment_id = ""
+            if request.first_comment:
+                mine = {self.account.remote_id, self.account.handle} - {""}
+                comment = find(
+                    (
+                        c
+                        for c in _graph.pages(http, f"/{media_id}/comments", {"fields": "id,text,timestamp,from"})
+                        if {str((c.get("from") or {}).get("id", "")), str((c.get("from") or {}).get("username", ""))}
+                        & mine
+                    ),
+                    normalise(request.first_comment),
+                    start=start,
+                    created=lambda c: _graph.parse_time(c.get("timestamp")),
+                    text=lambda c: str(c.get("text") or ""),
+                )
+                if comment is None:
+                    raise only_in_part(self.key, media_id, "first comment")
+                comment_id = str(comment["id"])
+        finally:
+            http.close()
+        return PublishResult(
+            remote_id=media_id,
+            url=str(media.get("permalink", "")),
+            published_at=_graph.parse_time(media.get("timestamp")),
+            first_comment_id=comment_id,
+            raw=media,
         )
 
     def _permalink(self, http: Http, media_id: str) -> tuple[str, datetime | None]:

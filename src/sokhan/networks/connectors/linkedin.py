@@ -20,6 +20,7 @@ from sokhan.networks.base import Connector, OAuthClient, OAuthSpec
 from sokhan.networks.errors import AuthExpired, ConnectorError, RateLimited, Rejected, Transient
 from sokhan.networks.http import Http, json_object, retry_after_seconds, send
 from sokhan.networks.oauth import token_credentials, token_request
+from sokhan.networks.reconcile import needs_text, normalise, window_start
 from sokhan.networks.registry import register
 from sokhan.networks.types import (
     AccountMetrics,
@@ -137,6 +138,7 @@ class LinkedInConnector(Connector):
             Capability.REPLY,
             Capability.POST_METRICS,
             Capability.ACCOUNT_METRICS,
+            Capability.RECONCILE,
         }
     )
     limits = Limits(
@@ -162,6 +164,8 @@ class LinkedInConnector(Connector):
         pkce=False,
     )
     comment_page_size: ClassVar[int] = 50
+    reconcile_page_size: ClassVar[int] = 50
+    reconcile_pages: ClassVar[int] = 4
 
     # ----------------------------------------------------------------- plumbing
 
@@ -271,6 +275,43 @@ class LinkedInConnector(Connector):
             url=f"https://www.linkedin.com/feed/update/{urn}/",
             published_at=datetime.now(UTC),
             raw={"x-restli-id": urn},
+        )
+
+    def reconcile(self, request: PublishRequest) -> PublishResult | None:
+        """The post an interrupted :meth:`publish` made: the organisation's posts, newest first
+        (``GET /rest/posts?q=author&sortBy=CREATED``), back to the first attempt; the oldest whose
+        ``commentary`` equals the request's text as published (escaped little text) wins."""
+        needs_text(request, self.key)
+        wanted = normalise(escape_little_text(request.text))
+        start_ms = int(window_start(request).timestamp() * 1000)
+        matches: list[tuple[int, dict[str, Any]]] = []
+        for page in range(self.reconcile_pages):
+            query = urlencode(
+                {
+                    "q": "author",
+                    "author": self.organization,
+                    "sortBy": "CREATED",
+                    "start": str(page * self.reconcile_page_size),
+                    "count": str(self.reconcile_page_size),
+                }
+            )
+            elements = self._json("GET", f"/rest/posts?{query}").get("elements") or []
+            for post in elements:
+                created = int(post.get("createdAt") or 0)
+                if created >= start_ms and normalise(str(post.get("commentary") or "")) == wanted:
+                    matches.append((created, post))
+            oldest_on_page = min((int(p.get("createdAt") or 0) for p in elements), default=0)
+            if len(elements) < self.reconcile_page_size or oldest_on_page < start_ms:
+                break
+        if not matches:
+            return None
+        created, post = min(matches, key=lambda pair: pair[0])
+        urn = str(post.get("id", ""))
+        return PublishResult(
+            remote_id=urn,
+            url=f"https://www.linkedin.com/feed/update/{urn}/",
+            published_at=_ms(post.get("publishedAt") or created),
+            raw=post,
         )
 
     def delete(self, remote_id: str) -> None:

@@ -19,6 +19,7 @@ from sokhan.networks.base import Connector, OAuthClient, OAuthSpec
 from sokhan.networks.errors import AuthExpired, ConnectorError, Rejected, Transient
 from sokhan.networks.http import Http, json_object, send
 from sokhan.networks.oauth import token_credentials, token_request
+from sokhan.networks.reconcile import find, normalise, unmatchable, window_start
 from sokhan.networks.registry import register
 from sokhan.networks.types import (
     AccountMetrics,
@@ -55,6 +56,19 @@ def _classify(response: httpx.Response) -> ConnectorError | None:
     return None
 
 
+def _pin_text(title: str, description: str) -> str:
+    """A Pin is matched on its title and description together (either may be empty)."""
+    return f"{normalise(title)} \u00a6 {normalise(description)}"
+
+
+def _pin_time(value: object) -> datetime:
+    """Pinterest timestamps are ISO 8601 in UTC, sometimes without an offset."""
+    if not isinstance(value, str) or not value:
+        return datetime.min.replace(tzinfo=UTC)
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
 @register
 class PinterestConnector(Connector):
     key = "pinterest"
@@ -68,6 +82,7 @@ class PinterestConnector(Connector):
             Capability.DELETE,
             Capability.POST_METRICS,
             Capability.ACCOUNT_METRICS,
+            Capability.RECONCILE,
         }
     )
     limits = Limits(
@@ -97,6 +112,8 @@ class PinterestConnector(Connector):
     )
     video_poll_attempts: ClassVar[int] = 30
     video_poll_interval: ClassVar[float] = 2.0
+    reconcile_page_size: ClassVar[int] = 100
+    reconcile_pages: ClassVar[int] = 3
 
     # ----------------------------------------------------------------- plumbing
 
@@ -246,6 +263,40 @@ class PinterestConnector(Connector):
             remote_id=pin_id,
             url=f"https://www.pinterest.com/pin/{pin_id}/",
             published_at=datetime.fromisoformat(created) if created else datetime.now(UTC),
+            raw=pin,
+        )
+
+    def reconcile(self, request: PublishRequest) -> PublishResult | None:
+        """The Pin an interrupted :meth:`publish` made: the board's Pins (``GET /v5/boards/{id}/pins``,
+        a few pages: a board may be ordered by hand, so every listed Pin is checked) created since the
+        first attempt, the oldest whose title and description both equal the request's. A Pin with
+        neither cannot be told apart."""
+        wanted = _pin_text(request.title, request.text)
+        if not normalise(request.title) and not normalise(request.text):
+            raise unmatchable(self.key, "the Pin has no title or description to look for")
+        pins: list[dict[str, Any]] = []
+        params = {"page_size": str(self.reconcile_page_size)}
+        for _ in range(self.reconcile_pages):
+            body = self._json("GET", f"/v5/boards/{self.account.target}/pins", params=params)
+            pins.extend(p for p in body.get("items") or [] if isinstance(p, dict) and p.get("id"))
+            bookmark = str(body.get("bookmark") or "")
+            if not bookmark:
+                break
+            params["bookmark"] = bookmark
+        pin = find(
+            pins,
+            wanted,
+            start=window_start(request),
+            created=lambda p: _pin_time(p.get("created_at")),
+            text=lambda p: _pin_text(str(p.get("title") or ""), str(p.get("description") or "")),
+        )
+        if pin is None:
+            return None
+        pin_id = str(pin["id"])
+        return PublishResult(
+            remote_id=pin_id,
+            url=f"https://www.pinterest.com/pin/{pin_id}/",
+            published_at=_pin_time(pin.get("created_at")),
             raw=pin,
         )
 

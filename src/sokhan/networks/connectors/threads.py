@@ -17,6 +17,7 @@ from sokhan.networks.base import Connector, OAuthClient, OAuthSpec
 from sokhan.networks.connectors import _graph
 from sokhan.networks.errors import AuthExpired, ConnectorError, Rejected
 from sokhan.networks.http import Http, send_json
+from sokhan.networks.reconcile import find, needs_text, normalise, only_in_part, window_start
 from sokhan.networks.registry import register
 from sokhan.networks.types import (
     AccountMetrics,
@@ -67,6 +68,7 @@ class ThreadsConnector(Connector):
             Capability.SEARCH,
             Capability.POST_METRICS,
             Capability.ACCOUNT_METRICS,
+            Capability.RECONCILE,
         }
     )
     limits = Limits(
@@ -229,6 +231,71 @@ class ThreadsConnector(Connector):
             published_at=published or datetime.now(UTC),
             thread_ids=tuple(ids[1:]),
             first_comment_id=comment,
+        )
+
+    def reconcile(self, request: PublishRequest) -> PublishResult | None:
+        """The post an interrupted :meth:`publish` made: the oldest of the account's posts created since
+        the first attempt (``GET /{user-id}/threads?since=…``; a reply: ``GET /{user-id}/replies``) whose
+        text equals the request's; then each thread part and the first comment among the account's
+        replies, each answering the part before it. Posts without text cannot be told apart."""
+        wanted = needs_text(request, self.key)
+        start = window_start(request)
+        since = str(int(start.timestamp()))
+        fields = "id,text,permalink,timestamp,replied_to"
+        http = self._http()
+        try:
+            replies: list[dict[str, Any]] | None = None
+
+            def own_replies() -> list[dict[str, Any]]:
+                nonlocal replies
+                if replies is None:
+                    params = {"fields": fields, "since": since, "limit": "100"}
+                    replies = list(_graph.pages(http, f"/{self._user}/replies", params))
+                return replies
+
+            def answering(parent: str, text: str) -> dict[str, Any] | None:
+                return find(
+                    (r for r in own_replies() if str((r.get("replied_to") or {}).get("id", "")) == parent),
+                    text,
+                    start=start,
+                    created=lambda r: _graph.parse_time(r.get("timestamp")),
+                    text=lambda r: str(r.get("text") or ""),
+                )
+
+            if request.reply_to:
+                head = answering(request.reply_to, wanted)
+            else:
+                params = {"fields": "id,text,permalink,timestamp", "since": since, "limit": "100"}
+                head = find(
+                    _graph.pages(http, f"/{self._user}/threads", params),
+                    wanted,
+                    start=start,
+                    created=lambda p: _graph.parse_time(p.get("timestamp")),
+                    text=lambda p: str(p.get("text") or ""),
+                )
+            if head is None:
+                return None
+            ids = [str(head["id"])]
+            for part in request.thread:
+                found = answering(ids[-1], normalise(part))
+                if found is None:
+                    raise only_in_part(self.key, ids[0], f"thread part {len(ids) + 1}")
+                ids.append(str(found["id"]))
+            comment = ""
+            if request.first_comment:
+                found = answering(ids[-1], normalise(request.first_comment))
+                if found is None:
+                    raise only_in_part(self.key, ids[0], "first comment")
+                comment = str(found["id"])
+        finally:
+            http.close()
+        return PublishResult(
+            remote_id=ids[0],
+            url=str(head.get("permalink", "")),
+            published_at=_graph.parse_time(head.get("timestamp")),
+            thread_ids=tuple(ids[1:]),
+            first_comment_id=comment,
+            raw=head,
         )
 
     def reply(self, to: RemoteMessage, text: str, *, idempotency_key: str = "") -> PublishResult:

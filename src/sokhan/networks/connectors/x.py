@@ -7,6 +7,7 @@ at a replay server cleanly, so this module speaks the documented JSON directly.
 from __future__ import annotations
 
 import base64
+import html
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from sokhan.networks.base import Connector, OAuthClient, OAuthSpec
 from sokhan.networks.errors import AuthExpired, ConnectorError, Rejected, Transient
 from sokhan.networks.http import Http, send_json
 from sokhan.networks.oauth import token_credentials
+from sokhan.networks.reconcile import needs_text, normalise, only_in_part, window_start
 from sokhan.networks.registry import register
 from sokhan.networks.types import (
     AccountMetrics,
@@ -78,6 +80,24 @@ def _time(value: object) -> datetime:
     return datetime.now(UTC)
 
 
+def _replied_to(tweet: dict[str, Any]) -> str:
+    return next(
+        (str(r.get("id")) for r in tweet.get("referenced_tweets") or [] if r.get("type") == "replied_to"),
+        "",
+    )
+
+
+def _posted_text(tweet: dict[str, Any]) -> str:
+    """A post's text as its author wrote it: X shortens every link to t.co (``entities.urls``; media
+    appear as a trailing link with a ``media_key``) and escapes ``&``, ``<`` and ``>`` as entities."""
+    text = str(tweet.get("text", ""))
+    for entity in (tweet.get("entities") or {}).get("urls") or []:
+        short = str(entity.get("url") or "")
+        if short:
+            text = text.replace(short, "" if entity.get("media_key") else str(entity.get("expanded_url") or short))
+    return html.unescape(text)
+
+
 @register
 class XConnector(Connector):
     key = "x"
@@ -99,6 +119,7 @@ class XConnector(Connector):
             Capability.LIKE,
             Capability.POST_METRICS,
             Capability.ACCOUNT_METRICS,
+            Capability.RECONCILE,
         }
     )
     limits = Limits(
@@ -298,6 +319,61 @@ class XConnector(Connector):
             thread_ids=tuple(ids[1:]),
             first_comment_id=comment_id,
             raw=first,
+        )
+
+    def reconcile(self, request: PublishRequest) -> PublishResult | None:
+        """The post an interrupted :meth:`publish` made, from ``GET /2/users/:id/tweets`` since the first
+        attempt: the oldest post whose text (t.co links expanded, media links dropped, entities decoded)
+        equals the request's, answering ``reply_to`` when set; then each thread part and the first
+        comment as a reply to the part before it. X refuses a second post with the same text, so an
+        identical post by other means in the window is the only way to mismatch."""
+        wanted = needs_text(request, self.key)
+        start = window_start(request).strftime("%Y-%m-%dT%H:%M:%SZ")
+        query = {
+            "start_time": start,
+            "max_results": "100",
+            "exclude": "retweets",
+            "tweet.fields": "created_at,entities,referenced_tweets",
+        }
+        path = f"/users/{self._user_id()}/tweets"
+        tweets: list[dict[str, Any]] = []
+        for _ in range(MAX_PAGES):
+            body = self._call("GET", path, params=query)
+            tweets.extend(t for t in body.get("data") or [] if isinstance(t, dict) and t.get("id"))
+            token = (body.get("meta") or {}).get("next_token")
+            if not token:
+                break
+            query["pagination_token"] = str(token)
+        tweets.sort(key=lambda t: int(t["id"]))  # ids grow with creation time: oldest first
+
+        def find(text: str, reply_to: str) -> dict[str, Any] | None:
+            return next(
+                (t for t in tweets if _replied_to(t) == reply_to and normalise(_posted_text(t)) == text),
+                None,
+            )
+
+        head = find(wanted, request.reply_to)
+        if head is None:
+            return None
+        ids = [str(head["id"])]
+        for part in request.thread:
+            found = find(normalise(part), ids[-1])
+            if found is None:
+                raise only_in_part(self.key, ids[0], f"thread part {len(ids) + 1}")
+            ids.append(str(found["id"]))
+        comment_id = ""
+        if request.first_comment:
+            comment = find(normalise(request.first_comment), ids[-1])
+            if comment is None:
+                raise only_in_part(self.key, ids[0], "first comment")
+            comment_id = str(comment["id"])
+        return PublishResult(
+            remote_id=ids[0],
+            url=self._url(ids[0]),
+            published_at=_time(head.get("created_at")),
+            thread_ids=tuple(ids[1:]),
+            first_comment_id=comment_id,
+            raw=head,
         )
 
     def reply(self, to: RemoteMessage, text: str, *, idempotency_key: str = "") -> PublishResult:

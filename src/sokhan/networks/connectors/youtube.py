@@ -20,6 +20,7 @@ from sokhan.networks.base import Connector, OAuthClient, OAuthSpec
 from sokhan.networks.errors import AuthExpired, ConnectorError, RateLimited, Rejected, Transient
 from sokhan.networks.http import Http, json_object, send
 from sokhan.networks.oauth import token_credentials, token_request
+from sokhan.networks.reconcile import find, normalise, unmatchable, window_start
 from sokhan.networks.registry import register
 from sokhan.networks.types import (
     AccountMetrics,
@@ -91,6 +92,11 @@ def _time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else datetime.now(UTC)
 
 
+def _video_text(title: str, description: str) -> str:
+    """A video is matched on its title and description together."""
+    return f"{normalise(title)} \u00a6 {normalise(description)}"
+
+
 def _int(value: Any) -> int | None:
     try:
         return int(value) if value is not None else None
@@ -113,6 +119,7 @@ class YouTubeConnector(Connector):
             Capability.HIDE,
             Capability.POST_METRICS,
             Capability.ACCOUNT_METRICS,
+            Capability.RECONCILE,
         }
     )
     limits = Limits(
@@ -153,6 +160,7 @@ class YouTubeConnector(Connector):
         pkce=True,
     )
     max_comment_pages: ClassVar[int] = 10
+    reconcile_pages: ClassVar[int] = 2
 
     # ----------------------------------------------------------------- plumbing
 
@@ -293,6 +301,46 @@ class YouTubeConnector(Connector):
             url=f"https://www.youtube.com/watch?v={video_id}",
             published_at=_time(published) if published else datetime.now(UTC),
             raw=body,
+        )
+
+    def reconcile(self, request: PublishRequest) -> PublishResult | None:
+        """The video an interrupted :meth:`publish` uploaded: the channel's uploads playlist
+        (``channels.list`` → ``relatedPlaylists.uploads``, then ``playlistItems.list``, newest first,
+        1 quota unit each) back to the first attempt; the oldest item whose title and description both
+        equal the request's. Sokhan adds no marker to the video (tags and description are public)."""
+        if not normalise(request.title):
+            raise unmatchable(self.key, "the video has no title to look for")
+        start = window_start(request)
+        channel = self._json("GET", "/youtube/v3/channels", params={"part": "contentDetails", "mine": "true"})
+        items = channel.get("items") or [{}]
+        uploads = str(((items[0].get("contentDetails") or {}).get("relatedPlaylists") or {}).get("uploads", ""))
+        if not uploads:
+            raise Rejected("this Google account has no YouTube channel", network=self.key)
+        snippets: list[dict[str, Any]] = []
+        params = {"part": "snippet", "playlistId": uploads, "maxResults": "50"}
+        for _ in range(self.reconcile_pages):
+            body = self._json("GET", "/youtube/v3/playlistItems", params=params)
+            page = [i.get("snippet") or {} for i in body.get("items") or [] if isinstance(i, dict)]
+            snippets.extend(page)
+            token = str(body.get("nextPageToken") or "")
+            if not token or not page or min(_time(str(p.get("publishedAt", ""))) for p in page) < start:
+                break
+            params["pageToken"] = token
+        snippet = find(
+            (p for p in snippets if (p.get("resourceId") or {}).get("videoId")),
+            _video_text(request.title, request.text),
+            start=start,
+            created=lambda p: _time(str(p.get("publishedAt", ""))),
+            text=lambda p: _video_text(str(p.get("title", "")), str(p.get("description", ""))),
+        )
+        if snippet is None:
+            return None
+        video_id = str(snippet["resourceId"]["videoId"])
+        return PublishResult(
+            remote_id=video_id,
+            url=f"https://www.youtube.com/watch?v={video_id}",
+            published_at=_time(str(snippet.get("publishedAt", ""))),
+            raw=snippet,
         )
 
     def delete(self, remote_id: str) -> None:
