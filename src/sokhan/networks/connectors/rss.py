@@ -34,6 +34,9 @@ class RssFeedConnector(Connector):
     name = "RSS/Atom feed"
     auth = AuthKind.NONE
     docs_url = "https://www.rfc-editor.org/rfc/rfc4287"
+    # Publishing only marks the entry as ours (its id is the idempotency key; the feed is built
+    # from published targets), so sending again after a crash cannot make a second entry.
+    idempotent_publish = True
     capabilities = frozenset(
         {Capability.PROFILE_READ, Capability.PUBLISH_TEXT, Capability.PUBLISH_IMAGE, Capability.DELETE}
     )
