@@ -14,3 +14,4 @@ for module in (me, workspaces, members, invitations, tokens, audit):
 api.add_router("", "sokhan.channels.api.router")
 api.add_router("", "sokhan.media.api.router")
 api.add_router("", "sokhan.publishing.api.router")
+api.add_router("", "sokhan.automation.api.router")

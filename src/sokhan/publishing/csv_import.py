@@ -88,6 +88,7 @@ class ParsedRow:
     media_urls: list[str] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
     calendar: CalendarName | None = None
+    cells: list[str] = field(default_factory=list)  # the row as uploaded, for ``reject_row``
 
 
 @dataclass(slots=True)
@@ -103,6 +104,14 @@ class ImportReport:
 
     def errors_for(self, row_number: int) -> list[RowError]:
         return [error for error in self.errors if error.row_number == row_number]
+
+    def reject(self, row: ParsedRow, problems: Sequence[tuple[str | None, str]]) -> None:
+        """Checks made after parsing (network rules, media) failed: move ``row`` to the errors."""
+        if not problems:
+            return
+        self.rows = [kept for kept in self.rows if kept.row_number != row.row_number]
+        self.errors.extend(RowError(row.row_number, column, message) for column, message in problems)
+        self.raw_rows[row.row_number] = list(row.cells)
 
 
 class _FileError(Exception):
@@ -317,7 +326,9 @@ def parse_hootsuite(
         if when is not None and text:
             _check_duplicate(row, (when, fold_for_match(text), link), seen)
         if row.finish() and when is not None:
-            report.rows.append(ParsedRow(index, when, text, list(channels), link, calendar="gregorian"))
+            report.rows.append(
+                ParsedRow(index, when, text, list(channels), link, calendar="gregorian", cells=list(cells))
+            )
     return report
 
 
@@ -443,7 +454,7 @@ def parse_sokhan(
             _check_duplicate(row, (when, tuple(sorted(channels)), fold_for_match(text), link), seen)
         if row.finish() and when is not None:
             labels = _split_list(cell("labels"))
-            report.rows.append(ParsedRow(index, when, text, channels, link, media, labels, calendar))
+            report.rows.append(ParsedRow(index, when, text, channels, link, media, labels, calendar, list(cells)))
     return report
 
 
