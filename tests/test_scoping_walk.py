@@ -62,6 +62,9 @@ ALLOWLIST: dict[str, str] = {
     "feeds/<str:token>/rss.xml": "a feed channel's public feed, addressed by a signed token (test_feed.py)",
     "feeds/<str:token>/atom.xml": "a feed channel's public feed, addressed by a signed token (test_feed.py)",
     "calendar/<str:token>.ics": "private iCalendar feed, signed token (test_calendar_feed.py)",
+    # Approvals
+    "approve/<str:token>/": "a client's sign-off link for one post and stage, guarded by a secret single-use token "
+    "stored hashed (tests/approvals/test_links.py)",
 }
 
 # Static files served by Django in DEBUG, if anyone mounts them.

@@ -118,6 +118,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "sokhan.web.context.shell",
                 "sokhan.channels.context.channel_alerts",
+                "sokhan.notifications.context.notifications",
             ],
         },
     }

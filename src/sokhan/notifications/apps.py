@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class NotificationsConfig(AppConfig):
@@ -6,3 +7,9 @@ class NotificationsConfig(AppConfig):
     label = "notifications"
     verbose_name = "Notifications"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from sokhan.core.permissions import Perm
+        from sokhan.web.nav import NavEntry, register
+
+        register(NavEntry("notifications", _("Notifications"), "notifications:list", Perm.WORKSPACE_VIEW, 5))

@@ -257,6 +257,7 @@ def post_update(
         post.notes = notes
     if labels is not None:
         post.labels = list(labels)
+    previous = [r.state for r in rows]
     if targets is not None:
         channels = _validate_all(actor.workspace, targets)
         by_channel = {r.channel_id: r for r in rows}
@@ -277,6 +278,10 @@ def post_update(
             row.enter_state(S.DRAFT, active=False)
             row.last_error, row.error_code = "", ""
             row.save()
+        # Approval was for the old content: the review starts again (sokhan.approvals).
+        from sokhan.approvals.services import review_reset_after_edit
+
+        review_reset_after_edit(actor=actor, post=post, previous=previous, ip=ip)
     post.updated_at = timezone.now()
     post.save()
     _audit(actor, "post.update", post, ip)
@@ -329,30 +334,41 @@ def _pick(rows: list[PostTarget], channel_ids: Sequence[int] | None, states: Ite
 
 @transaction.atomic
 def post_submit(*, actor: Membership, post_id: int, ip: str | None = None) -> Post:
-    """Ask for review: draft targets → in_review."""
+    """Ask for review: draft targets → in_review. Opens a review round and notifies the approvers
+    of its first stage (see :mod:`sokhan.approvals.services`)."""
+    from sokhan.approvals.services import review_open
+
     post = post_get(actor.workspace, post_id)
     _may_edit(actor, post)
     _move(actor, post, _pick(_locked_targets(post), None, [S.DRAFT]), S.IN_REVIEW, action="post.submit", ip=ip)
+    review_open(actor=actor, post=post, ip=ip)
     return post
 
 
 @transaction.atomic
 def post_approve(*, actor: Membership, post_id: int, ip: str | None = None) -> Post:
-    """Sign off: draft or in_review targets → approved (the full approval workflow comes later)."""
+    """Sign off. Without an approval workflow (mode ``none``): draft or in_review targets →
+    approved. With one: an approver of the review's current stage approves that stage; the last
+    stage's approval moves the in_review targets → approved (see :mod:`sokhan.approvals.services`)."""
+    from sokhan.approvals.services import review_approve
+
     _require(actor, Perm.POSTS_APPROVE)
     post = post_get(actor.workspace, post_id)
-    rows = _pick(_locked_targets(post), None, [S.DRAFT, S.IN_REVIEW])
-    _move(actor, post, rows, S.APPROVED, action="post.approve", ip=ip)
-    return post
+    return review_approve(actor=actor, post=post, rows=_locked_targets(post), ip=ip)
 
 
 @transaction.atomic
 def post_reject(*, actor: Membership, post_id: int, reason: str = "", ip: str | None = None) -> Post:
+    """Reject: in_review targets → draft, closing the review round (with a workflow on, only an
+    approver of the current stage may)."""
+    from sokhan.approvals.models import DecisionKind
+    from sokhan.approvals.services import review_send_back
+
     _require(actor, Perm.POSTS_APPROVE)
     post = post_get(actor.workspace, post_id)
-    rows = _pick(_locked_targets(post), None, [S.IN_REVIEW])
-    _move(actor, post, rows, S.DRAFT, action="post.reject", ip=ip, reason=reason[:500])
-    return post
+    rows = _locked_targets(post)
+    _pick(rows, None, [S.IN_REVIEW])
+    return review_send_back(actor=actor, post=post, rows=rows, kind=DecisionKind.REJECT, comment=reason[:500], ip=ip)
 
 
 @transaction.atomic
@@ -364,16 +380,23 @@ def post_schedule(
     channel_ids: Sequence[int] | None = None,
     ip: str | None = None,
 ) -> Post:
-    """Schedule targets at ``at`` (now when None): approved ones, failed ones again, and drafts
-    (there is no approval workflow yet, so a draft needs none). Targets waiting in review need
-    someone who may approve; scheduling them records that approval."""
+    """Schedule targets at ``at`` (now when None).
+
+    With an approval workflow on (see :mod:`sokhan.approvals`), only approved targets (and failed
+    ones, again) may be scheduled: a draft or in_review target is refused with ``Conflict``
+    (code ``approval_required``), whoever asks. With mode ``none``: approved, failed and draft
+    targets; targets waiting in review need someone who may approve, and scheduling them records
+    that approval."""
+    from sokhan.approvals.services import review_close_scheduled, schedule_check
+
     _require(actor, Perm.POSTS_PUBLISH)
     post = post_get(actor.workspace, post_id)
+    rows = _locked_targets(post)
+    schedule_check(actor.workspace, [r for r in rows if channel_ids is None or r.channel_id in channel_ids])
     states = [S.APPROVED, S.FAILED, S.DRAFT]
     may_approve = role_can(actor.role, Perm.POSTS_APPROVE)
     if may_approve:
         states.append(S.IN_REVIEW)
-    rows = _locked_targets(post)
     waiting = [r for r in rows if r.state == S.IN_REVIEW and (channel_ids is None or r.channel_id in channel_ids)]
     if waiting and not may_approve:
         raise NotAllowed(_("This post is waiting for approval; it cannot be scheduled yet."))
@@ -390,6 +413,8 @@ def post_schedule(
         row.scheduled_at = when
         row.last_error, row.error_code = "", ""
     _move(actor, post, picked, S.SCHEDULED, action="post.schedule", ip=ip, due_at=when, at=when.isoformat())
+    if waiting:
+        review_close_scheduled(actor=actor, post=post)
     return post
 
 
