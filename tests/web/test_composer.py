@@ -26,7 +26,7 @@ from sokhan.media.services import asset_upload
 from sokhan.networks.types import Credentials
 from sokhan.publishing import queue, services
 from sokhan.publishing import states as S
-from sokhan.publishing.models import Post, PostTarget
+from sokhan.publishing.models import BrandRuleSet, Post, PostTarget
 
 pytestmark = pytest.mark.django_db
 
@@ -121,8 +121,10 @@ def test_check_marks_text_over_the_limit_with_the_network_reason(owner_client: C
     assert '<span class="over"' in on_x and "ب" * 20 + "</span>" in on_x
 
 
-def test_check_reports_brand_rules(owner_client: Client, x: Channel, settings: Any) -> None:
-    settings.BRAND_RULES = {"acme": {"banned_words": ["ارزان"], "required_disclosure": ["#تبلیغ"]}}
+def test_check_reports_brand_rules(owner_client: Client, x: Channel) -> None:
+    BrandRuleSet.objects.create(
+        workspace=x.workspace, rules={"banned_words": ["ارزان"], "required_disclosure": ["#تبلیغ"]}
+    )
     on_x = block(check(owner_client, form([x], "قهوهٔ ارزان‌ترین شهر", sponsored="on")), x)
     assert "Brand rule:" in on_x
     assert "“ارزان” is a banned word" in on_x
@@ -133,8 +135,8 @@ def test_check_reports_brand_rules(owner_client: Client, x: Channel, settings: A
     assert "add the disclosure" not in on_x and "is a banned word" in on_x
 
 
-def test_blocking_brand_rules_stop_scheduling_but_not_a_draft(owner_client: Client, x: Channel, settings: Any) -> None:
-    settings.BRAND_RULES = {"*": {"banned_words": ["ارزان"]}}
+def test_blocking_brand_rules_stop_scheduling_but_not_a_draft(owner_client: Client, x: Channel) -> None:
+    BrandRuleSet.objects.create(workspace=x.workspace, rules={"banned_words": ["ارزان"]})
     data = form([x], "قهوهٔ ارزان", action="publish")
     response = owner_client.post("/w/acme/posts/new/", data)
     assert response.status_code == 400

@@ -14,5 +14,6 @@ for module in (me, workspaces, members, invitations, tokens, audit):
 api.add_router("", "sokhan.channels.api.router")
 api.add_router("", "sokhan.media.api.router")
 api.add_router("", "sokhan.publishing.api.router")
+api.add_router("", "sokhan.publishing.api_brand_rules.router")
 api.add_router("", "sokhan.automation.api.router")
 api.add_router("", "sokhan.approvals.api.router")

@@ -111,3 +111,16 @@ class PostingSlot(models.Model):
 
     def __str__(self) -> str:
         return f"channel {self.channel_id}: weekday {self.weekday} at {self.time:%H:%M}"
+
+
+class BrandRuleSet(models.Model):
+    """A workspace's brand rules (``rules`` holds ``BrandRules.as_json()``; see
+    :mod:`sokhan.publishing.brand_rules`). No row: no rules."""
+
+    workspace = models.OneToOneField(Workspace, on_delete=models.CASCADE, related_name="brand_rule_set")
+    rules = models.JSONField(_("rules"), default=_dict, blank=True)
+    updated_at = models.DateTimeField(default=now)
+    updated_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    def __str__(self) -> str:
+        return f"brand rules of {self.workspace_id}"

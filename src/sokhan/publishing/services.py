@@ -29,6 +29,7 @@ from sokhan.networks.base import Connector
 from sokhan.networks.errors import Rejected
 from sokhan.networks.types import Credentials, MediaFile, PublishRequest
 from sokhan.publishing import states as S
+from sokhan.publishing.brand_rules import brand_rules_for, is_sponsored, variant_findings
 from sokhan.publishing.models import Post, PostTarget, PublishingControl
 from sokhan.publishing.validation import validate_media, validate_text
 from sokhan.runtime.graph import InvalidTransition
@@ -406,6 +407,7 @@ def post_schedule(
     }
     if errors:
         raise DomainError(_("Some channels cannot take this post as it is."), fields=errors, code="invalid_post")
+    _check_brand_rules(actor.workspace, picked)
     when = at or timezone.now()
     for row in picked:
         if row.state == S.IN_REVIEW:
@@ -416,6 +418,26 @@ def post_schedule(
     if waiting:
         review_close_scheduled(actor=actor, post=post)
     return post
+
+
+def _check_brand_rules(workspace: Workspace, rows: Sequence[PostTarget]) -> None:
+    """Refuse (code ``brand_rules``) when a blocking brand rule fails for any row's text, thread
+    parts or first comment; warnings do not stop scheduling."""
+    rules = brand_rules_for(workspace)
+    blocked: dict[str, str] = {}
+    for row in rows:
+        found = variant_findings(
+            row.text,
+            rules=rules,
+            sponsored=is_sponsored(row.options),
+            thread=[str(part) for part in row.thread or []],
+            first_comment=row.first_comment,
+        )
+        messages = [_("Brand rule: %(problem)s") % {"problem": f.message} for f in found if f.severity == "error"]
+        if messages:
+            blocked[f"channel.{row.channel_id}"] = " ".join(messages)
+    if blocked:
+        raise DomainError(_("Brand rules stop this post."), fields=blocked, code="brand_rules")
 
 
 def _variant_of(row: PostTarget) -> TargetInput:

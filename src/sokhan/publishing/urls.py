@@ -1,7 +1,7 @@
 from django.urls import URLPattern, URLResolver, path
 
 from sokhan.publishing import calendar_feed, feeds
-from sokhan.publishing.views import calendar, composer, queue
+from sokhan.publishing.views import brand_rules, calendar, composer, queue
 
 app_name = "publishing"
 
@@ -12,4 +12,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     *composer.urlpatterns,
     *calendar.urlpatterns,
     *queue.urlpatterns,
+    *brand_rules.urlpatterns,
 ]
