@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +46,10 @@ def owner(transactional_db: None) -> User:
     return user
 
 
-@pytest.fixture
-def browser_page(owner: User) -> Iterator[Any]:
+@contextmanager
+def chromium_page(locale: str = "en-US") -> Iterator[Any]:
+    """A page in a fresh headless Chromium; start it only after the test's rows are written
+    (Playwright's sync API runs an event loop in this thread, and the ORM refuses to run inside one)."""
     if not CHROMIUM.exists():
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing; CI must install Debian's chromium package")
@@ -55,13 +58,19 @@ def browser_page(owner: User) -> Iterator[Any]:
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-US")
+        context = browser.new_context(viewport={"width": 1280, "height": 860}, locale=locale)
         page = context.new_page()
         try:
             yield page
         finally:
             context.close()
             browser.close()
+
+
+@pytest.fixture
+def browser_page(owner: User) -> Iterator[Any]:
+    with chromium_page() as page:
+        yield page
 
 
 def sign_in(page: Any, base_url: str, email: str, password: str = PASSWORD) -> None:
