@@ -158,6 +158,11 @@ def test_schedule_needs_approval_when_a_workflow_is_on(
     services.post_approve(actor=owner_m, post_id=post.pk)
     services.post_schedule(actor=owner_m, post_id=post.pk)
     assert states(post) == ["scheduled"]
+    # Taken off the schedule, it keeps its approval and can be scheduled again without a new review.
+    services.post_unschedule(actor=owner_m, post_id=post.pk)
+    assert states(post) == ["approved"]
+    services.post_schedule(actor=owner_m, post_id=post.pk)
+    assert states(post) == ["scheduled"]
 
 
 def test_approve_needs_a_review_when_a_workflow_is_on(owner_m: Membership, make_post: Callable[..., Post]) -> None:
@@ -175,6 +180,8 @@ def test_without_a_workflow_scheduling_works_as_before(
     post = make_post(owner_m.user)
     services.post_schedule(actor=owner_m, post_id=post.pk)  # a draft needs no approval
     assert states(post) == ["scheduled"]
+    services.post_unschedule(actor=owner_m, post_id=post.pk)
+    assert states(post) == ["draft"]
     editor = make_member(Role.EDITOR)
     other = make_post(editor)
     services.post_submit(actor=member(editor, workspace), post_id=other.pk)

@@ -457,10 +457,15 @@ def _variant_of(row: PostTarget) -> TargetInput:
 def post_unschedule(
     *, actor: Membership, post_id: int, channel_ids: Sequence[int] | None = None, ip: str | None = None
 ) -> Post:
+    """Take scheduled targets off the schedule. With an approval workflow on they were approved to
+    be scheduled, so they stay approved (not back to draft, which would need a new review)."""
+    from sokhan.approvals.services import workflow_on
+
     _require(actor, Perm.POSTS_PUBLISH)
     post = post_get(actor.workspace, post_id)
     rows = _pick(_locked_targets(post), channel_ids, [S.SCHEDULED])
-    _move(actor, post, rows, S.DRAFT, action="post.unschedule", ip=ip)
+    to = S.APPROVED if workflow_on(actor.workspace) else S.DRAFT
+    _move(actor, post, rows, to, action="post.unschedule", ip=ip)
     return post
 
 

@@ -2,7 +2,7 @@
 
 ``draft → in_review → approved → scheduled → publishing → published | failed | outcome_unknown``,
 ``outcome_unknown → resolved | failed | scheduled`` (a person checked the account), and
-``scheduled → draft`` (unscheduled). Only ``scheduled`` and ``publishing`` have handlers (the worker
+``scheduled → draft | approved`` (unscheduled). Only ``scheduled`` and ``publishing`` have handlers (the worker
 moves those rows); every other move is a person's action, checked against :data:`USER_MOVES`.
 A move that is declared in neither raises :class:`~sokhan.runtime.graph.InvalidTransition`.
 """
@@ -34,7 +34,7 @@ USER_MOVES: dict[str, frozenset[str]] = {
     DRAFT: frozenset({IN_REVIEW, APPROVED, SCHEDULED}),
     IN_REVIEW: frozenset({APPROVED, DRAFT}),
     APPROVED: frozenset({SCHEDULED, DRAFT}),
-    SCHEDULED: frozenset({DRAFT}),
+    SCHEDULED: frozenset({DRAFT, APPROVED}),  # unscheduled; approved when a workflow approved it
     FAILED: frozenset({SCHEDULED, DRAFT}),
     OUTCOME_UNKNOWN: frozenset({RESOLVED, FAILED, SCHEDULED}),
 }
