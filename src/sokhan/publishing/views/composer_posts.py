@@ -38,6 +38,14 @@ AUDIT_LABELS: dict[str, Any] = {
     "post.schedule": gettext_lazy("scheduled it"),
     "post.unschedule": gettext_lazy("unscheduled it"),
     "post.resolve": gettext_lazy("resolved an unknown outcome"),
+    "post.reschedule": gettext_lazy("moved it to another time"),
+    "post.request_changes": gettext_lazy("asked for changes"),
+    "post.comment": gettext_lazy("commented"),
+    "approval.reset": gettext_lazy("edited it after review, so the review starts again"),
+    "approval.link_create": gettext_lazy("created a sign-off link for a client"),
+    "approval.link_revoke": gettext_lazy("revoked a sign-off link"),
+    "approval.external_approve": gettext_lazy("approved it through a sign-off link"),
+    "approval.external_request_changes": gettext_lazy("asked for changes through a sign-off link"),
 }
 
 ERROR_WORDS: dict[str, Any] = {
