@@ -43,7 +43,7 @@ from sokhan.core.services import audit_record
 from sokhan.notifications.services import notify
 from sokhan.publishing import states as S
 from sokhan.publishing.models import Post, PostTarget
-from sokhan.runtime.graph import InvalidTransition
+from sokhan.publishing.services import move_targets
 
 LINK_DAYS_MAX = 90
 COMMENT_MAX = 5000
@@ -261,45 +261,6 @@ def _locked_targets(post: Post) -> list[PostTarget]:
     return list(PostTarget.objects.select_for_update().filter(post=post).select_related("channel").order_by("pk"))
 
 
-def _move(
-    workspace: Workspace,
-    user: User | None,
-    post: Post,
-    rows: Iterable[PostTarget],
-    to: str,
-    *,
-    action: str,
-    ip: str | None,
-    **data: Any,
-) -> list[PostTarget]:
-    """Like the publishing services' move, for actors that may not be members (external links)."""
-    now = timezone.now()
-    moved: list[PostTarget] = []
-    for row in rows:
-        if row.state_locked_until is not None and row.state_locked_until > now:
-            raise Conflict(_("This post is being published right now; try again in a moment."))
-        try:
-            S.check_user_move(row.state, to)
-        except InvalidTransition as exc:
-            raise Conflict(str(exc), code="invalid_transition") from exc
-        before = row.state
-        row.enter_state(to, active=False)
-        row.save()
-        moved.append(row)
-        _audit(
-            workspace,
-            user,
-            action,
-            post,
-            ip,
-            post_target=row.pk,
-            channel=row.channel_id,
-            **{"from": before, "to": to},
-            **data,
-        )
-    return moved
-
-
 def _post_name(post: Post) -> str:
     return post.title or _("Post %(n)s") % {"n": post.pk}
 
@@ -448,7 +409,7 @@ def _advance(
         review.save(update_fields=["current"])
         _notify_stage(review, post, user)
         return review
-    _move(review.workspace, user, post, waiting, S.APPROVED, action="post.approve", ip=ip, final=True, **extra)
+    move_targets(review.workspace, user, post, waiting, S.APPROVED, action="post.approve", ip=ip, final=True, **extra)
     _close(review, ReviewStatus.APPROVED)
     _notify_authors(post, review, user, "review.approved", who)
     return review
@@ -478,7 +439,8 @@ def _send_back(
     if link is not None:
         extra |= {"link": link.pk, "client_name": external_name}
     data_key = "comment" if kind == DecisionKind.REQUEST_CHANGES else "reason"
-    _move(workspace, user, post, waiting, S.DRAFT, action=action, ip=ip, **{data_key: comment[:500]}, **extra)
+    extra[data_key] = comment[:500]
+    move_targets(workspace, user, post, waiting, S.DRAFT, action=action, ip=ip, **extra)
     if comment:
         Comment.objects.create(workspace=workspace, post=post, author=user, external_name=external_name, body=comment)
     if review is not None:
@@ -515,7 +477,7 @@ def review_approve(*, actor: Membership, post: Post, rows: list[PostTarget], ip:
         picked = [r for r in rows if r.state in (S.DRAFT, S.IN_REVIEW)]
         if not picked:
             raise Conflict(_("No channel of this post is in a state that allows this."), code="invalid_transition")
-        _move(actor.workspace, actor.user, post, picked, S.APPROVED, action="post.approve", ip=ip)
+        move_targets(actor.workspace, actor.user, post, picked, S.APPROVED, action="post.approve", ip=ip)
         if review is not None:
             _decide(review, DecisionKind.APPROVE, user=actor.user)
             _close(review, ReviewStatus.APPROVED)

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from sokhan.channels.calls import connector_class
 from sokhan.channels.models import Channel, ChannelStatus
 from sokhan.core.errors import Conflict, DomainError, NotAllowed, NotFound
-from sokhan.core.models import Membership, Workspace
+from sokhan.core.models import Membership, User, Workspace
 from sokhan.core.permissions import Perm, role_can
 from sokhan.core.services import audit_record
 from sokhan.networks.base import Connector
@@ -289,6 +289,44 @@ def post_update(
     return post
 
 
+def move_targets(
+    workspace: Workspace,
+    user: User | None,
+    post: Post,
+    rows: Iterable[PostTarget],
+    to: str,
+    *,
+    action: str,
+    ip: str | None,
+    due_at: datetime | None = None,
+    **data: Any,
+) -> list[PostTarget]:
+    """A person's move of locked target rows, one audit event each. ``user`` is None for someone
+    without an account (a client deciding through a sign-off link)."""
+    now = timezone.now()
+    moved: list[PostTarget] = []
+    for row in rows:
+        if row.state_locked_until is not None and row.state_locked_until > now:
+            raise Conflict(_("This post is being published right now; try again in a moment."))
+        try:
+            S.check_user_move(row.state, to)
+        except InvalidTransition as exc:
+            raise Conflict(str(exc), code="invalid_transition") from exc
+        before = row.state
+        row.enter_state(to, due_at=due_at, active=to in S.ACTIVE)
+        row.save()
+        moved.append(row)
+        audit_record(
+            workspace=workspace,
+            actor=user,
+            action=action,
+            target=f"post:{post.pk}",
+            data={"post_target": row.pk, "channel": row.channel_id, "from": before, "to": to, **data},
+            ip=ip,
+        )
+    return moved
+
+
 def _move(
     actor: Membership,
     post: Post,
@@ -300,29 +338,7 @@ def _move(
     due_at: datetime | None = None,
     **data: Any,
 ) -> list[PostTarget]:
-    now = timezone.now()
-    moved: list[PostTarget] = []
-    for row in rows:
-        if row.state_locked_until is not None and row.state_locked_until > now:
-            raise Conflict(_("This post is being published right now; try again in a moment."))
-        try:
-            S.check_user_move(row.state, to)
-        except InvalidTransition as exc:
-            raise Conflict(str(exc), code="invalid_transition") from exc
-        before = row.state
-        active = to in S.ACTIVE
-        row.enter_state(to, due_at=due_at, active=active)
-        row.save()
-        moved.append(row)
-        audit_record(
-            workspace=actor.workspace,
-            actor=actor.user,
-            action=action,
-            target=f"post:{post.pk}",
-            data={"post_target": row.pk, "channel": row.channel_id, "from": before, "to": to, **data},
-            ip=ip,
-        )
-    return moved
+    return move_targets(actor.workspace, actor.user, post, rows, to, action=action, ip=ip, due_at=due_at, **data)
 
 
 def _pick(rows: list[PostTarget], channel_ids: Sequence[int] | None, states: Iterable[str]) -> list[PostTarget]:
