@@ -15,4 +15,3 @@ class AutomationConfig(AppConfig):
         register(NavEntry("import", _("Import"), "automation:import", Perm.POSTS_DRAFT, 130))
         register(NavEntry("feeds", _("Feeds"), "automation:feeds", Perm.POSTS_DRAFT, 131))
         register(NavEntry("recurring", _("Recurring"), "automation:recurring", Perm.POSTS_DRAFT, 132))
-

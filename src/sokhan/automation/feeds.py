@@ -27,6 +27,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from sokhan.automation.acting import acting_member
 from sokhan.automation.fetch import FEED_MAX_BYTES, FetchError, check_url, fetch
 from sokhan.automation.models import FeedItemSeen, FeedWatch
 from sokhan.channels.models import Channel, ChannelStatus
@@ -147,16 +148,11 @@ def _variants(watch: FeedWatch, item: FeedItem, channels: list[Channel]) -> list
 
 
 def _actor(watch: FeedWatch) -> Membership:
-    membership = None
-    if watch.created_by_id is not None:
-        membership = (
-            Membership.objects.select_related("workspace", "user")
-            .filter(workspace=watch.workspace, user_id=watch.created_by_id)
-            .first()
-        )
-    if membership is None or not role_can(membership.role, Perm.POSTS_DRAFT):
-        raise NotAllowed(_("The member who set up this feed can no longer create posts here; edit and save it again."))
-    return membership
+    return acting_member(
+        watch.workspace,
+        watch.created_by_id,
+        refusal=_("The member who set up this feed can no longer create posts here; edit and save it again."),
+    )
 
 
 def _post_item(watch: FeedWatch, actor: Membership, item: FeedItem, channels: list[Channel]) -> str:

@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from sokhan.automation.acting import acting_member
 from sokhan.automation.models import RecurringOccurrence, RecurringSeries
 from sokhan.core.errors import DomainError, NotAllowed
 from sokhan.core.models import Membership, Workspace
@@ -209,15 +210,11 @@ def materialise_series(series: RecurringSeries, *, now: datetime | None = None) 
     horizon = moment + LOOKAHEAD
     made = 0
     try:
-        membership = None
-        if series.created_by_id is not None:
-            membership = (
-                Membership.objects.select_related("workspace", "user")
-                .filter(workspace=series.workspace, user_id=series.created_by_id)
-                .first()
-            )
-        if membership is None or not role_can(membership.role, Perm.POSTS_DRAFT):
-            raise NotAllowed(_("The member who made this series can no longer create posts here."))
+        membership = acting_member(
+            series.workspace,
+            series.created_by_id,
+            refusal=_("The member who made this series can no longer create posts here."),
+        )
         times = recurrence.occurrences(
             series.rrule, start_local=series.start_local, tz=series.timezone, after=moment, count=MAX_PER_RUN
         )
