@@ -4,20 +4,14 @@ target is published exactly once per idempotency key: none lost, none duplicated
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from tests.publishing.test_dispatcher_sink import Sink, SinkServer, forget_buckets, make_channel
+from tests.publishing.workers import start_worker, wait_for
 
 from sokhan.core.models import Membership, User, Workspace
 from sokhan.publishing import services
@@ -32,44 +26,7 @@ def sink_fixture() -> Iterator[Sink]:
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parents[2]
-SOKHAN = str(Path(sys.executable).with_name("sokhan"))
 N = 50
-
-
-def database_url() -> str:
-    s = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{Path(s['NAME']).resolve()}"
-    auth = s["USER"] + (f":{s['PASSWORD']}" if s["PASSWORD"] else "")
-    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
-
-
-def start_worker(worker_id: str) -> subprocess.Popen[str]:
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=database_url(),
-        PYTHONUNBUFFERED="1",
-        DJANGO_SETTINGS_MODULE="sokhan.config.settings",
-        SOKHAN_CHANNELS_RATE=json.dumps({"*": {"account": [1000, 60], "app": [1000, 60], "concurrency": 16}}),
-    )
-    return subprocess.Popen(
-        [SOKHAN, "worker", "--worker-id", worker_id, "--lease-seconds", "2", "--poll-seconds", "0.1"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def test_sigkill_mid_publish_loses_nothing_and_duplicates_nothing(

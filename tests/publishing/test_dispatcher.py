@@ -226,7 +226,10 @@ def test_outcome_unknown_waits_for_a_person_then_retry_publishes_once(
     sink: Sink,
     worker: Worker,
     clock: Clock,
+    monkeypatch: Any,
 ) -> None:
+    # A network without idempotency (an idempotent one re-sends the same key: see test_faults.py).
+    monkeypatch.setattr(MastodonConnector, "idempotent_publish", False)
     sink.script.append(("504",))
     target = schedule(actor, channel)
     worker.run_once()
@@ -333,6 +336,55 @@ def test_rerun_after_crash_reconciles_first(
     assert target.state == "published"
     assert sink.created[target.idempotency_key] == 1
     assert sink.requests[target.idempotency_key] == 1  # found by reconcile, or sent once after it
+
+
+@pytest.mark.usefixtures("reconciling")
+def test_a_rate_limited_reconcile_asks_again_later_and_never_posts_blindly(
+    actor: Membership, workspace: Workspace, sink: Sink, worker: Worker, clock: Clock
+) -> None:
+    channel = make_channel(workspace, sink.url, network=ReconcilingMastodon.key)
+    target = schedule(actor, channel, text="پستی که شاید رفته باشد")
+    _crash_mid_publish(target, worker, clock)
+    sink.status(target.idempotency_key, target.text)  # the crashed send did go out
+    sink.read_script.append(("429", "1"))
+    assert worker.run_once() == 1
+    target.refresh_from_db()
+    assert target.state == "publishing" and target.error_code == "reconciling"
+    assert target.state_due_at is not None and target.state_due_at > clock.now
+    assert worker.run_once() == 0  # it waits before asking again
+    time.sleep(1.2)  # the account's rate-limit bucket (real time) refills after the network's Retry-After
+    clock.now = target.state_due_at + timedelta(seconds=1)
+    assert worker.run_once() == 1
+    target.refresh_from_db()
+    assert target.state == "published" and target.remote_id == sink.statuses[target.idempotency_key]["id"]
+    assert sink.requests[target.idempotency_key] == 1 and sink.created[target.idempotency_key] == 1
+
+
+def test_a_failed_post_notifies_its_author_and_publishers(
+    actor: Membership,
+    channel: Channel,
+    sink: Sink,
+    worker: Worker,
+    make_member: Any,
+    mailoutbox: list[Any],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from sokhan.core.permissions import Role
+    from sokhan.notifications.models import Notification
+
+    publisher = make_member(Role.MANAGER)
+    viewer = make_member(Role.VIEWER)
+    sink.script.append(("422", "Text character limit of 500 exceeded"))
+    target = schedule(actor, channel)
+    with django_capture_on_commit_callbacks(execute=True):
+        worker.run_once()
+    target.refresh_from_db()
+    assert target.state == "failed"
+    told = set(Notification.objects.filter(kind="publish.failed").values_list("user_id", flat=True))
+    assert told == {actor.user_id, publisher.pk}  # the author and who may publish; not a viewer
+    assert viewer.pk not in told
+    assert sorted(m.to[0] for m in mailoutbox) == sorted([actor.user.email, publisher.email])
+    assert "character limit" in mailoutbox[0].body
 
 
 def test_target_of_a_paused_channel_is_held(

@@ -140,16 +140,17 @@ def post_path(workspace: Workspace, post_id: int) -> str:
     return reverse("approvals:review", kwargs={"ws": workspace.slug, "post_id": post_id})
 
 
-def notify_publish_problem(target: PostTarget) -> list[Notification]:
-    """A target ended ``failed`` or ``outcome_unknown``: tell the post's author and everyone who
-    may publish. Call it after the move is saved."""
+def notify_publish_problem(target: PostTarget, state: str | None = None) -> list[Notification]:
+    """A target ends ``failed`` or ``outcome_unknown`` (``state``, default its current state): tell
+    the post's author and everyone who may publish. Inside the transaction that moves the target,
+    so the notice exists exactly when the move does (email goes out after commit)."""
     post = target.post
     workspace = post.workspace
     channel = target.channel.display_name
     name = str(post)
     error = target.last_error
     recipients = [*([post.author] if post.author else []), *publishers(workspace)]
-    if target.state == "outcome_unknown":
+    if (state or target.state) == "outcome_unknown":
         kind = "publish.unknown"
 
         def title() -> str:

@@ -17,20 +17,30 @@ network *inside* that transaction and stores ``published`` + the remote id in it
     - a connector with ``Capability.RECONCILE`` is asked first whether a post with this key/text
       exists; found → ``published`` with that post, not found → publish;
     - otherwise the target goes to ``outcome_unknown`` for a person to check and resolve.
-``OutcomeUnknown`` from the connector (timeout after sending) also goes to ``outcome_unknown``.
+``OutcomeUnknown`` from the connector (timeout after sending): a connector with ``idempotent_publish``
+re-sends the same key later, like a re-run after a crash (at most ``MAX_SENDS`` sends, then
+``outcome_unknown``); any other connector goes to ``outcome_unknown`` at once.
+
+Retry timing: a rate limit waits the network's ``Retry-After``, counted from when the answer came back
+(not from when the step started); other temporary errors back off exponentially from
+``SOKHAN_PUBLISH_RETRY_BASE_SECONDS`` (Django setting or environment, default 30 s).
 """
 
 from __future__ import annotations
 
+import os
 import random
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
+from django.db.models import Exists
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from sokhan.channels.calls import ChannelUnavailable, call, connector_class
 from sokhan.channels.health import channel_preflight
-from sokhan.channels.models import ChannelStatus
+from sokhan.channels.models import Channel, ChannelStatus
 from sokhan.core.errors import DomainError
 from sokhan.networks.errors import (
     AuthExpired,
@@ -42,6 +52,7 @@ from sokhan.networks.errors import (
     Transient,
 )
 from sokhan.networks.types import Capability, MediaFile, PublishRequest, PublishResult
+from sokhan.notifications.services import notify_publish_problem
 from sokhan.publishing import states as S
 from sokhan.publishing.models import PostTarget, PublishingControl
 from sokhan.runtime.engine import current_step, register
@@ -52,13 +63,39 @@ MAX_SENDS = 8  # publish requests per target before giving up on temporary failu
 PREFLIGHT_GIVE_UP = timedelta(hours=6)  # a channel unreachable this long after the slot fails the post
 
 
-def backoff(attempt: int, *, base: float = 30.0, cap: float = 3600.0) -> timedelta:
+RETRYING = "retrying"
+RETRYING_UNCONFIRMED = "retrying_unconfirmed"  # an earlier send may have gone out (idempotent re-send)
+RECONCILING = "reconciling"  # asking the network whether an earlier send went out, until it answers
+
+
+def retry_base_seconds() -> float:
+    """The first backoff step for temporary publish errors (``SOKHAN_PUBLISH_RETRY_BASE_SECONDS``)."""
+    value = getattr(settings, "SOKHAN_PUBLISH_RETRY_BASE_SECONDS", None)
+    if value is None:
+        value = os.environ.get("SOKHAN_PUBLISH_RETRY_BASE_SECONDS", "30")
+    try:
+        return max(0.01, float(value))
+    except ValueError:
+        return 30.0
+
+
+def backoff(attempt: int, *, base: float | None = None, cap: float = 3600.0) -> timedelta:
+    base = retry_base_seconds() if base is None else base
     seconds = min(cap, base * 2 ** max(attempt - 1, 0))
     return timedelta(seconds=seconds * (1 + random.uniform(0, 0.2)))  # noqa: S311 - jitter
 
 
 def is_paused(workspace_id: int) -> bool:
     return PublishingControl.objects.filter(workspace_id=workspace_id, paused=True).exists()
+
+
+def channel_and_pause(target: PostTarget) -> tuple[Channel, bool]:
+    """The target's channel and whether its workspace's publishing is paused, in one query (a step
+    is a few round trips; this saves one). The channel is cached on ``target``."""
+    paused = Exists(PublishingControl.objects.filter(workspace_id=target.workspace_id, paused=True))
+    channel = Channel.objects.annotate(workspace_paused=paused).get(pk=target.channel_id)
+    target.channel = channel
+    return channel, bool(channel.workspace_paused)
 
 
 def build_request(target: PostTarget) -> PublishRequest:
@@ -84,22 +121,27 @@ def build_request(target: PostTarget) -> PublishRequest:
         thread=tuple(str(p) for p in target.thread or []),
         first_comment=target.first_comment,
         options={str(k): str(v) for k, v in (target.options or {}).items()},
+        # Entered ``publishing`` then: any earlier send of this run came later (reconcile's window).
+        not_before=target.state_changed_at,
     )
 
 
 def _save(target: PostTarget, *fields: str) -> None:
-    target.save(update_fields=list(fields))
+    # ``attempts`` rides along with every outcome: one UPDATE per step instead of two.
+    target.save(update_fields=[*fields, "attempts"])
 
 
 def _fail(target: PostTarget, code: str, message: str) -> str:
     target.last_error, target.error_code = message[:4000], code
     _save(target, "last_error", "error_code")
+    notify_publish_problem(target, S.FAILED)  # in the step's transaction: only if the move commits
     return S.FAILED
 
 
 def _unknown(target: PostTarget, code: str, message: str) -> str:
     target.last_error, target.error_code = message[:4000], code
     _save(target, "last_error", "error_code")
+    notify_publish_problem(target, S.OUTCOME_UNKNOWN)
     return S.OUTCOME_UNKNOWN
 
 
@@ -114,9 +156,9 @@ def _published(target: PostTarget, result: PublishResult, now: datetime) -> str:
 def handle_scheduled(target: PostTarget) -> str | Next:
     """Due at ``scheduled_at``: held while publishing is paused; check the channel; publish."""
     ctx = current_step()
-    if is_paused(target.workspace_id):
+    channel, paused = channel_and_pause(target)
+    if paused:
         return Next(S.SCHEDULED, delay=HOLD)
-    channel = target.channel
     if channel.status == ChannelStatus.PAUSED:
         return Next(S.SCHEDULED, delay=HOLD)
     check = channel_preflight(channel, at=target.scheduled_at or ctx.now, now=ctx.now)
@@ -133,16 +175,34 @@ def handle_scheduled(target: PostTarget) -> str | Next:
 def handle_publishing(target: PostTarget) -> str | Next:
     """Send the post (see the module docstring for why a re-run never posts twice)."""
     ctx = current_step()
-    channel = target.channel
+    channel, paused = channel_and_pause(target)
     try:
         cls = connector_class(channel.network)
     except DomainError as exc:
         return _fail(target, "unknown_network", exc.message)
     request = build_request(target)
-    if ctx.attempt > 1 and not cls.idempotent_publish:
+    if (ctx.attempt > 1 or target.error_code == RECONCILING) and not cls.idempotent_publish:
         # An earlier claim of this step may have sent the request and died before committing.
         if cls.has(Capability.RECONCILE):
-            found = call(channel, "reconcile", request)  # errors: the engine retries, attempt stays > 1
+            try:
+                found = call(channel, "reconcile", request)
+            except OutcomeUnknown as exc:
+                return _unknown(
+                    target,
+                    "interrupted",
+                    _(
+                        "Publishing was interrupted after the request may have been sent, and %(network)s could "
+                        "not say whether the post went out (%(error)s). Check the account, then resolve."
+                    )
+                    % {"network": cls.name, "error": exc},
+                )
+            except (RateLimited, Transient) as exc:
+                # Ask again later. The mark makes the next run reconcile too, though it is a first attempt.
+                target.last_error, target.error_code = str(exc)[:4000], RECONCILING
+                _save(target, "last_error", "error_code")
+                wait = exc.retry_after if isinstance(exc, RateLimited) and exc.retry_after else None
+                delay = timedelta(seconds=wait) if wait else backoff(ctx.attempt)
+                return Next(S.PUBLISHING, due_at=max(ctx.now, timezone.now()) + delay)
             if found is not None:
                 return _published(target, found, ctx.now)
         else:
@@ -155,10 +215,9 @@ def handle_publishing(target: PostTarget) -> str | Next:
                 )
                 % {"network": cls.name},
             )
-    if ctx.attempt == 1 and is_paused(target.workspace_id):
+    if ctx.attempt == 1 and paused:
         return Next(S.PUBLISHING, delay=HOLD)
-    target.attempts += 1
-    _save(target, "attempts")
+    target.attempts += 1  # saved with the outcome below, in this step's transaction
     try:
         result: PublishResult = call(channel, "publish", request)
     except RateLimited as exc:
@@ -178,6 +237,8 @@ def handle_publishing(target: PostTarget) -> str | Next:
             target, "rejected", _("%(network)s refused the post: %(reason)s") % {"network": cls.name, "reason": reason}
         )
     except OutcomeUnknown as exc:
+        if cls.idempotent_publish:  # the same key again cannot post twice: re-send later
+            return _retry(target, exc, ctx.now)
         return _unknown(
             target,
             "outcome_unknown",
@@ -195,19 +256,27 @@ def handle_publishing(target: PostTarget) -> str | Next:
 
 def _retry(target: PostTarget, exc: ConnectorError, now: datetime, *, wait: float | None = None) -> str | Next:
     """Due again later: after ``wait`` (the network's or our bucket's Retry-After) or a backoff.
-    Being rate limited is waiting, not failing: only other temporary errors count towards giving up."""
+    Being rate limited is waiting, not failing: only other temporary errors count towards giving up.
+    Once a send's outcome was unknown, giving up means ``outcome_unknown`` (it may have gone out),
+    never ``failed``."""
+    unconfirmed = isinstance(exc, OutcomeUnknown) or target.error_code == RETRYING_UNCONFIRMED
     if target.attempts >= MAX_SENDS and not isinstance(exc, RateLimited):
-        return _fail(
-            target,
-            "gave_up",
-            _("Gave up after %(n)s attempts: %(error)s") % {"n": target.attempts, "error": exc},
-        )
-    delay = backoff(target.attempts)
+        message = _("Gave up after %(n)s attempts: %(error)s") % {"n": target.attempts, "error": exc}
+        if unconfirmed:
+            return _unknown(
+                target, "gave_up_unconfirmed", message + " " + _("A send may have gone out. Check and resolve.")
+            )
+        return _fail(target, "gave_up", message)
+    # Re-sends of an unconfirmed post stay well inside the networks' idempotency windows (Mastodon
+    # keeps a key one hour): 8 sends with this cap span about 35 minutes.
+    delay = backoff(target.attempts, cap=600.0 if unconfirmed else 3600.0)
     if isinstance(exc, RateLimited):
         delay = timedelta(seconds=max(float(wait), 1.0)) if wait is not None else timedelta(seconds=60)
-    target.last_error, target.error_code = str(exc)[:4000], "retrying"
+    target.last_error = str(exc)[:4000]
+    target.error_code = RETRYING_UNCONFIRMED if unconfirmed else RETRYING
     _save(target, "last_error", "error_code")
-    return Next(S.PUBLISHING, due_at=now + delay)
+    # Count the wait from now, when the answer came back: the step may have started long before.
+    return Next(S.PUBLISHING, due_at=max(now, timezone.now()) + delay)
 
 
 def _on_error(target: PostTarget, exc: BaseException, terminal: bool) -> None:
