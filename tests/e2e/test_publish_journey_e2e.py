@@ -22,14 +22,16 @@ from django.utils import timezone
 from tests.browser.conftest import ARTIFACTS, PASSWORD, chromium_page, sign_in
 from tests.e2e.conftest import PDS, WORDPRESS_URL
 from tests.e2e.helpers import new_bluesky_account
+from tests.e2e.servers.harness import eventually
 from tests.e2e.test_matrix_e2e import synapse  # noqa: F401 - the session fixture that starts Synapse
 from tests.e2e.test_publish_faults_e2e import new_rooms, room_messages
 from tests.publishing.workers import start_worker, stop_workers
 
 from sokhan.approvals.services import workflow_update
 from sokhan.channels.models import Channel
-from sokhan.channels.services import channel_connect
+from sokhan.channels.services import Connected, channel_connect
 from sokhan.core.calendars import to_jalali
+from sokhan.core.errors import DomainError
 from sokhan.core.models import Membership, User
 from sokhan.core.services import workspace_create
 from sokhan.networks.connectors.matrix import MatrixConnector
@@ -75,11 +77,26 @@ def setup(
     workflow_update(actor=actor, mode="single")
 
     author = new_bluesky_account(bluesky_server, "acme")
-    sky = channel_connect(
-        actor=actor,
-        network="bluesky",
-        values={"username": author.credentials.username, "password": author.credentials.password, "base_url": PDS},
-    )
+
+    def connect_bluesky() -> Connected | None:
+        try:
+            return channel_connect(
+                actor=actor,
+                network="bluesky",
+                values={
+                    "username": author.credentials.username,
+                    "password": author.credentials.password,
+                    "base_url": PDS,
+                },
+            )
+        except DomainError as exc:
+            # The local app view indexes a new account's profile asynchronously; a person would
+            # press "Connect" again a moment later. Anything else is a real failure.
+            assert "Profile not found" in exc.message, exc.message
+            return None
+
+    sky = eventually(connect_bluesky, "the new Bluesky profile to be indexed", seconds=90, every=2)
+    assert sky is not None
     blog = channel_connect(
         actor=actor,
         network="wordpress",
