@@ -81,6 +81,15 @@ def test_client_approves_without_an_account_and_the_link_is_single_use(
     assert client.post(path, {"decision": "request_changes", "client_name": "X", "comment": "no"}).status_code == 410
     assert PostTarget.objects.get(post=post).state == "approved"
     assert "review.approved" in set(Notification.objects.filter(user=owner_m.user).values_list("kind", flat=True))
+    # The post's history names the client, not "the system".
+    team = Client()
+    team.force_login(owner_m.user)
+    history = (
+        team.get(f"/w/{owner_m.workspace.slug}/posts/{post.pk}/")
+        .content.decode()
+        .split('class="events post-history"')[1]
+    )
+    assert "Mina Client" in history and "system" not in history
 
 
 def test_client_requests_changes_with_a_comment(
