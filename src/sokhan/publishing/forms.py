@@ -11,13 +11,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from sokhan.channels.models import Channel, ChannelStatus
-from sokhan.core.calendars import CalendarName, DateParseError, InvalidDateError, aware_datetime, parse_date
+from sokhan.core.calendars import (
+    CalendarName,
+    DateParseError,
+    InvalidDateError,
+    aware_datetime,
+    parse_date,
+    to_jalali,
+)
 from sokhan.core.text import to_latin_digits
 from sokhan.media.models import Asset
 from sokhan.networks.base import Connector
@@ -93,6 +101,15 @@ def parse_when(day_text: str, time_text: str, *, calendar: CalendarName, tz: str
         raise forms.ValidationError(str(exc), code="time") from exc
 
 
+def date_example(calendar: CalendarName, tz: str) -> str:
+    """Today in the viewer's calendar and zone, as the date fields read it (an example to copy)."""
+    today = datetime.now(ZoneInfo(tz)).date()
+    if calendar == "jalali":
+        j = to_jalali(today)
+        return f"{j.year}/{j.month:02d}/{j.day:02d}"
+    return today.isoformat()
+
+
 class ComposerForm(forms.Form):
     post_id = forms.IntegerField(required=False, widget=forms.HiddenInput)
     channels = forms.TypedMultipleChoiceField(
@@ -141,7 +158,7 @@ class ComposerForm(forms.Form):
         field_ = self.fields["channels"]
         assert isinstance(field_, forms.TypedMultipleChoiceField)
         field_.choices = [(c.pk, channel_label(c)) for c in channels]
-        example = "1404/09/01" if calendar == "jalali" else "2025-11-22"
+        example = date_example(calendar, tz)
         self.fields["schedule_date"].help_text = _("In your calendar, e.g. %(example)s.") % {"example": example}
         self.fields["schedule_date"].widget.attrs.update({"placeholder": example, "dir": "ltr"})
 
@@ -382,7 +399,7 @@ class ScheduleForm(forms.Form):
     def __init__(self, *args: Any, calendar: CalendarName, tz: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.calendar, self.tz = calendar, tz
-        example = "1404/09/01" if calendar == "jalali" else "2025-11-22"
+        example = date_example(calendar, tz)
         self.fields["schedule_date"].widget.attrs.update({"placeholder": example, "dir": "ltr"})
 
     def clean(self) -> dict[str, Any]:
