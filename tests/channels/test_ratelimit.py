@@ -81,6 +81,27 @@ def test_concurrency_slots(store: ratelimit.Store) -> None:
     assert ratelimit.slot_acquire(key, 2, now=later, using=store) is not None
 
 
+def test_admit_takes_both_buckets_and_a_slot_or_nothing(store: ratelimit.Store) -> None:
+    app, account, key, now = _bucket(capacity=5), _bucket(capacity=2), f"net:{uuid.uuid4().hex}", time.time()
+    first = ratelimit.admit([app, account], key, 2, now=now, using=store)
+    if isinstance(store, ratelimit.DatabaseStore):  # no single step there: the caller goes one by one
+        assert first is None
+        return
+    assert first is not None
+    second = ratelimit.admit([app, account], key, 2, now=now, using=store)
+    assert second is not None
+    assert ratelimit.admit([app, account], key, 3, now=now, using=store) is None  # account bucket empty
+    assert ratelimit.state(app, now=now, using=store).tokens == pytest.approx(3, abs=1e-3)  # nothing taken
+    ratelimit.slot_release(key, first, using=store)
+    later = now + 3  # both buckets have refilled
+    assert ratelimit.admit([app, account], key, 1, now=later, using=store) is None  # second holds the slot
+    assert ratelimit.state(account, now=later, using=store).tokens == pytest.approx(2, abs=1e-3)
+    assert ratelimit.admit([app, account], key, 2, now=later, using=store) is not None
+    assert ratelimit.state(app, now=later, using=store).tokens == pytest.approx(4, abs=1e-3)
+    ratelimit.block(account, 10, now=later, using=store)
+    assert ratelimit.admit([app, account], key, 9, now=later + 1, using=store) is None  # blocked
+
+
 def test_call_obeys_what_the_network_said(net: FakeNetwork, channel: Channel, settings: Any) -> None:
     settings.REDIS_URL = ""  # this test exercises the database store through call()
     reset = datetime.now(UTC) + timedelta(minutes=5)

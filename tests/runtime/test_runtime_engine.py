@@ -186,3 +186,97 @@ def test_stopping_finishes_current_step_and_releases_the_rest(workspace: Workspa
             None,
             0,
         )
+
+
+def test_step_moving_to_a_state_due_now_continues_under_the_same_lease(row_due: Job, clock: Clock) -> None:
+    attempts: dict[str, int] = {}
+
+    def middle(row: Job) -> str:
+        attempts["middle"] = engine.current_step().attempt
+        return "done"
+
+    graph = StateGraph(
+        "test",
+        states=[
+            State("start", handler=lambda row: "middle", to=["middle"]),
+            State("middle", handler=middle, to=["done"]),
+            State("done"),
+            State("broken"),
+        ],
+        failure_state="broken",
+    )
+    machine = engine.Machine(Job, graph)
+    [c] = engine.claim(machine, worker_id="a", lease=LEASE, now=clock.now)
+    clock.advance(5)
+    assert engine.run_step(c, worker_id="a", now=clock.now, hold=LEASE) is engine.Outcome.CONTINUE
+    row_due.refresh_from_db()  # committed on its own, still ours, the next state's first attempt
+    assert (row_due.state, row_due.state_lease_owner, row_due.state_attempts) == ("middle", c.token, 1)
+    assert row_due.state_locked_until == clock.now + LEASE
+    assert row_due.state_due_at == clock.now
+    assert engine.claim(machine, worker_id="b", lease=LEASE, now=clock.now) == []
+    assert engine.run_step(c, worker_id="a", now=clock.now, hold=LEASE) is engine.Outcome.DONE
+    row_due.refresh_from_db()
+    assert (row_due.state, row_due.state_lease_owner, row_due.state_locked_until) == ("done", "", None)
+    assert attempts == {"middle": 1}
+
+
+def test_continued_claim_that_dies_is_claimed_again_as_a_second_attempt(row_due: Job, clock: Clock) -> None:
+    seen: list[int] = []
+
+    def middle(row: Job) -> str:
+        seen.append(engine.current_step().attempt)
+        return "done"
+
+    graph = StateGraph(
+        "test",
+        states=[
+            State("start", handler=lambda row: "middle", to=["middle"]),
+            State("middle", handler=middle, to=["done"]),
+            State("done"),
+            State("broken"),
+        ],
+        failure_state="broken",
+    )
+    machine = engine.Machine(Job, graph)
+    [dead] = engine.claim(machine, worker_id="a", lease=LEASE, now=clock.now)
+    assert engine.run_step(dead, worker_id="a", now=clock.now, hold=LEASE) is engine.Outcome.CONTINUE
+    # Worker "a" dies here, before (or while) running "middle".
+    clock.advance(31)
+    [again] = engine.claim(machine, worker_id="b", lease=LEASE, now=clock.now)
+    assert engine.run_step(dead, worker_id="a", now=clock.now) is engine.Outcome.LOST
+    assert engine.run_step(again, worker_id="b", now=clock.now) is engine.Outcome.DONE
+    assert seen == [2]
+
+
+def test_no_continuation_into_the_same_state_or_a_later_due_time(row_due: Job, clock: Clock) -> None:
+    machine = engine.Machine(Job, graph_with(lambda row: Next("middle", delay=timedelta(seconds=1)), to=("middle",)))
+    [c] = engine.claim(machine, worker_id="a", lease=LEASE, now=clock.now)
+    assert engine.run_step(c, worker_id="a", now=clock.now, hold=LEASE) is engine.Outcome.DONE
+    row_due.refresh_from_db()
+    assert (row_due.state, row_due.state_lease_owner, row_due.state_attempts) == ("middle", "", 0)
+
+    other = make_row(due_at=clock.now)
+    machine = engine.Machine(Job, graph_with(lambda row: "start", to=("start", "done")))
+    [c] = engine.claim(machine, worker_id="a", lease=LEASE, now=clock.now)
+    assert c.pk == other.pk
+    assert engine.run_step(c, worker_id="a", now=clock.now, hold=LEASE) is engine.Outcome.DONE
+
+
+def test_worker_runs_the_next_step_at_once_and_releases_it_when_stopping(workspace: Workspace, clock: Clock) -> None:
+    row = make_row(due_at=clock.now)
+    machine = engine.Machine(Job, graph_with(lambda r: "middle", to=("middle",)))
+    worker = Worker(worker_id="w", machines=[machine], clock=clock)
+    assert worker.run_once() == 2
+    row.refresh_from_db()
+    assert (row.state, row.state_lease_owner) == ("done", "")
+
+    row = make_row(due_at=clock.now)
+
+    def handler(r: Job) -> str:
+        worker.request_stop()
+        return "middle"
+
+    worker = Worker(worker_id="w", machines=[engine.Machine(Job, graph_with(handler, to=("middle",)))], clock=clock)
+    assert worker.run_once() == 1
+    row.refresh_from_db()
+    assert (row.state, row.state_lease_owner, row.state_locked_until, row.state_attempts) == ("middle", "", None, 0)

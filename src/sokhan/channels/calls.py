@@ -261,9 +261,13 @@ def call(channel: Channel, op: str, *args: Any, **kwargs: Any) -> Any:
     if channel.status == ChannelStatus.DISCONNECTED:
         raise ChannelUnavailable(_("This channel is disconnected. Reconnect it first."))
     cls = connector_class(channel.network)
-    take(app_bucket(cls.key, channel.base_url), network=cls.key)
-    take(account_bucket(channel), network=cls.key)
-    slot = _slot(cls.key)
+    app, account = app_bucket(cls.key, channel.base_url), account_bucket(channel)
+    # Usually everything is free: both buckets and the slot in one step (one round trip on Redis).
+    slot = ratelimit.admit([app, account], f"net:{cls.key}", conf.network_rates(cls.key).concurrency)
+    if slot is None:  # something is short (or the database store): one by one, waiting or refusing
+        take(app, network=cls.key)
+        take(account, network=cls.key)
+        slot = _slot(cls.key)
     try:
         return _invoke(channel, cls, op, args, kwargs, retry_auth=True)
     finally:

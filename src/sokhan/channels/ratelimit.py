@@ -9,12 +9,17 @@ bucket, a row per concurrency slot).
 * ``observe(bucket, info)`` feeds what a network said (``RateLimitInfo``: remaining, reset time,
   retry-after) back into the bucket: the network's own count wins over our estimate.
 * ``slot_acquire(key, limit)`` / ``slot_release`` bound concurrent calls per network.
+* ``admit(buckets, slot_key, limit)`` is the fast path of a call: a token from every bucket and a
+  slot in one atomic step (one round trip on Redis), all or nothing. It returns ``None`` when any
+  of them is short, and always on the database store; the caller then takes them one by one,
+  which waits or says how long to wait.
 """
 
 from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -67,6 +72,8 @@ class Store(Protocol):
 
     def slot_release(self, key: str, token: str) -> None: ...
 
+    def admit(self, buckets: Sequence[Bucket], cost: float, slot_key: str, limit: int, now: float) -> str | None: ...
+
 
 # ---------------------------------------------------------------- Redis
 
@@ -111,6 +118,36 @@ end
 return 0
 """
 
+# KEYS: the buckets, then the slot set. ARGV: now, cost, (capacity, rate) per bucket, slot limit,
+# slot expiry, slot token. Takes nothing unless every bucket has ``cost`` tokens and a slot is free.
+_ADMIT = """
+local now = tonumber(ARGV[1]); local cost = tonumber(ARGV[2])
+local n = #KEYS - 1
+local levels = {}
+for i = 1, n do
+  local b = redis.call('HMGET', KEYS[i], 'tokens', 'ts', 'blocked')
+  local cap = tonumber(ARGV[1 + 2 * i]); local rate = tonumber(ARGV[2 + 2 * i])
+  local tokens = tonumber(b[1]) or cap
+  local ts = tonumber(b[2]) or now
+  local blocked = tonumber(b[3]) or 0
+  if blocked > now then return 0 end
+  tokens = math.min(cap, tokens + math.max(0, now - ts) * rate)
+  if tokens < cost then return 0 end
+  levels[i] = tokens
+end
+local slots = KEYS[n + 1]
+redis.call('ZREMRANGEBYSCORE', slots, '-inf', ARGV[1])
+if redis.call('ZCARD', slots) >= tonumber(ARGV[2 * n + 3]) then return 0 end
+redis.call('ZADD', slots, ARGV[2 * n + 4], ARGV[2 * n + 5])
+redis.call('EXPIRE', slots, 3600)
+for i = 1, n do
+  local cap = tonumber(ARGV[1 + 2 * i]); local rate = tonumber(ARGV[2 + 2 * i])
+  redis.call('HSET', KEYS[i], 'tokens', tostring(levels[i] - cost), 'ts', tostring(now))
+  redis.call('EXPIRE', KEYS[i], math.ceil(cap / rate) + 86400)
+end
+return 1
+"""
+
 
 class RedisStore:
     def __init__(self, url: str) -> None:
@@ -120,6 +157,7 @@ class RedisStore:
         self._acquire = self.client.register_script(_ACQUIRE)
         self._observe = self.client.register_script(_OBSERVE)
         self._slot = self.client.register_script(_SLOT_ACQUIRE)
+        self._admit = self.client.register_script(_ADMIT)
 
     def _key(self, name: str) -> str:
         return KEY_PREFIX + name
@@ -155,6 +193,15 @@ class RedisStore:
 
     def slot_release(self, key: str, token: str) -> None:
         self.client.zrem(self._key("slots:" + key), token)
+
+    def admit(self, buckets: Sequence[Bucket], cost: float, slot_key: str, limit: int, now: float) -> str | None:
+        token = secrets.token_hex(8)
+        args: list[Any] = [now, cost]
+        for bucket in buckets:
+            args += [bucket.capacity, bucket.per_second]
+        args += [limit, now + SLOT_TTL_SECONDS, token]
+        keys = [self._key(b.key) for b in buckets] + [self._key("slots:" + slot_key)]
+        return token if int(self._admit(keys=keys, args=args)) == 1 else None
 
     def reset(self, keys: list[str]) -> None:
         if keys:
@@ -246,6 +293,9 @@ class DatabaseStore:
     def slot_release(self, key: str, token: str) -> None:
         CallSlot.objects.filter(key=key, holder=token).update(holder="", held_until=None)
 
+    def admit(self, buckets: Sequence[Bucket], cost: float, slot_key: str, limit: int, now: float) -> str | None:
+        return None  # no single step here: the caller takes the buckets and the slot one by one
+
 
 # ---------------------------------------------------------------- the public functions
 
@@ -297,3 +347,17 @@ def slot_acquire(key: str, limit: int, *, now: float | None = None, using: Store
 
 def slot_release(key: str, token: str, *, using: Store | None = None) -> None:
     (using or store()).slot_release(key, token)
+
+
+def admit(
+    buckets: Sequence[Bucket],
+    slot_key: str,
+    limit: int,
+    *,
+    cost: float = 1,
+    now: float | None = None,
+    using: Store | None = None,
+) -> str | None:
+    """``cost`` tokens from every bucket and one of ``limit`` slots of ``slot_key``, all at once: the
+    slot's token (release it with ``slot_release``), or ``None`` with nothing taken."""
+    return (using or store()).admit(buckets, cost, slot_key, limit, time.time() if now is None else now)

@@ -97,6 +97,10 @@ class Sink:
 class _Handler(BaseHTTPRequestHandler):
     sink: Sink
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: without TCP_NODELAY a kept-alive connection waits for
+    # the client's delayed ACK (~40 ms) between them. Servers in front of Mastodon (nginx's
+    # ``tcp_nodelay``, Puma) set it too.
+    disable_nagle_algorithm = True
 
     def _json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(body).encode()

@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Exists
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -55,7 +55,7 @@ from sokhan.networks.types import Capability, MediaFile, PublishRequest, Publish
 from sokhan.notifications.services import notify_publish_problem
 from sokhan.publishing import states as S
 from sokhan.publishing.models import PostTarget, PublishingControl
-from sokhan.runtime.engine import current_step, register
+from sokhan.runtime.engine import current_step, register, save_with_step
 from sokhan.runtime.graph import Next, StateGraph
 
 HOLD = timedelta(seconds=60)  # re-check a held (paused) target this often
@@ -89,9 +89,19 @@ def is_paused(workspace_id: int) -> bool:
     return PublishingControl.objects.filter(workspace_id=workspace_id, paused=True).exists()
 
 
+def with_channel_and_pause(rows: QuerySet[PostTarget]) -> QuerySet[PostTarget]:
+    """The engine locks a target for a step with this: its channel and whether its workspace's
+    publishing is paused come in the same query (``channel_and_pause`` then reads no more)."""
+    paused = PublishingControl.objects.filter(workspace_id=OuterRef("workspace_id"), paused=True)
+    return rows.select_related("channel").annotate(workspace_paused=Exists(paused))
+
+
 def channel_and_pause(target: PostTarget) -> tuple[Channel, bool]:
-    """The target's channel and whether its workspace's publishing is paused, in one query (a step
-    is a few round trips; this saves one). The channel is cached on ``target``."""
+    """The target's channel and whether its workspace's publishing is paused: as the step's lock
+    read them (``with_channel_and_pause``), else in one query. The channel is cached on ``target``."""
+    locked_paused = getattr(target, "workspace_paused", None)
+    if locked_paused is not None and PostTarget.channel.is_cached(target):
+        return target.channel, bool(locked_paused)
     paused = Exists(PublishingControl.objects.filter(workspace_id=target.workspace_id, paused=True))
     channel = Channel.objects.annotate(workspace_paused=paused).get(pk=target.channel_id)
     target.channel = channel
@@ -127,8 +137,9 @@ def build_request(target: PostTarget) -> PublishRequest:
 
 
 def _save(target: PostTarget, *fields: str) -> None:
-    # ``attempts`` rides along with every outcome: one UPDATE per step instead of two.
-    target.save(update_fields=[*fields, "attempts"])
+    # Written with the step's fenced state UPDATE (no statement of its own); ``attempts`` rides
+    # along with every outcome.
+    save_with_step(target, *fields, "attempts")
 
 
 def _fail(target: PostTarget, code: str, message: str) -> str:
@@ -292,4 +303,4 @@ GRAPH: StateGraph = S.build_graph({S.SCHEDULED: handle_scheduled, S.PUBLISHING: 
 
 
 def register_machine() -> None:
-    register(PostTarget, GRAPH)
+    register(PostTarget, GRAPH, prepare=with_channel_and_pause)

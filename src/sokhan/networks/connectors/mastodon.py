@@ -4,12 +4,16 @@ Auth: OAuth 2.0 authorization code per instance (apps are registered per instanc
 ``POST /api/v1/apps``; PKCE S256 is sent, Mastodon 4.3+ enforces it, older servers ignore it), or a
 personal access token pasted from *Preferences → Development*.
 Reference: https://docs.joinmastodon.org/client/intro/
+
+Statuses are posted through the Mastodon.py client's HTTP session but without its response mapping
+(``_post``); clients are reused per thread (``_per_thread``).
 """
 
 from __future__ import annotations
 
 import html
 import re
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from functools import partial
@@ -21,13 +25,16 @@ from django.utils.translation import gettext_lazy as _
 from mastodon import Mastodon
 from mastodon.errors import (
     MastodonAPIError,
+    MastodonBadGatewayError,
     MastodonError,
     MastodonGatewayTimeoutError,
     MastodonIllegalArgumentError,
+    MastodonInternalServerError,
     MastodonNetworkError,
     MastodonNotFoundError,
     MastodonRatelimitError,
     MastodonServerError,
+    MastodonServiceUnavailableError,
     MastodonUnauthorizedError,
 )
 
@@ -87,6 +94,36 @@ def _when(value: Any) -> datetime:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     return datetime.now(UTC)
+
+
+# Clients (and their HTTP sessions, which keep connections to the instance open) are reused per
+# thread for the same instance, token, version and timeout: building one is a noticeable part of a
+# publish. Per thread, because a connector points its client's rate-limit hook at itself.
+_per_thread = threading.local()
+_MAX_CLIENTS = 256
+
+
+class _RateLimitHook:
+    """The session's response hook: hands each response's rate-limit headers to the connector
+    currently using the client."""
+
+    def __init__(self) -> None:
+        self.connector: MastodonConnector | None = None
+
+    def __call__(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        if self.connector is not None:
+            self.connector._record_rate_limit(response)
+
+
+_VISIBILITIES = ("private", "public", "unlisted", "direct")
+_ERRORS: dict[int, type[MastodonAPIError]] = {
+    404: MastodonNotFoundError,
+    401: MastodonUnauthorizedError,
+    500: MastodonInternalServerError,
+    502: MastodonBadGatewayError,
+    503: MastodonServiceUnavailableError,
+    504: MastodonGatewayTimeoutError,
+}
 
 
 @register
@@ -166,35 +203,57 @@ class MastodonConnector(Connector):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._client: Mastodon | None = None
+        self._hook: _RateLimitHook | None = None
 
     # ----------------------------------------------------------------- plumbing
 
     @property
     def client(self) -> Mastodon:
         if self._client is None:
-            session = requests.Session()
-            session.hooks["response"].append(self._record_rate_limit)
             version = self.account.options.get("mastodon_version", "4.3.0")
-            client = Mastodon(
-                mastodon_version=version,
-                access_token=self.credentials.access_token or None,
-                api_base_url=self.base_url,
-                ratelimit_method="throw",
-                request_timeout=self.timeout,
-                version_check_mode="none",
-                session=session,
-                user_agent=USER_AGENT,
+            key = (self.base_url, self.credentials.access_token, version, self.timeout)
+            clients: dict[tuple[str, str, str, float], tuple[Mastodon, _RateLimitHook]] | None = getattr(
+                _per_thread, "clients", None
             )
-            # A known version keeps Mastodon.py from probing GET /api/v1/instance before some calls
-            # (media, search); "4.3.0" unless the account says otherwise.
-            client.mastodon_major, client.mastodon_minor, client.mastodon_patch = (int(x) for x in version.split("."))
-            self._client = client
+            if clients is None:
+                clients = _per_thread.clients = {}
+            cached = clients.get(key)
+            if cached is None:
+                if len(clients) >= _MAX_CLIENTS:
+                    for _client, old_hook in clients.values():
+                        old_hook.connector = None
+                        _client.session.close()
+                    clients.clear()
+                cached = clients[key] = self._new_client(version)
+            self._client, self._hook = cached
         return self._client
+
+    def _new_client(self, version: str) -> tuple[Mastodon, _RateLimitHook]:
+        hook = _RateLimitHook()
+        session = requests.Session()
+        session.hooks["response"].append(hook)
+        client = Mastodon(
+            mastodon_version=version,
+            access_token=self.credentials.access_token or None,
+            api_base_url=self.base_url,
+            ratelimit_method="throw",
+            request_timeout=self.timeout,
+            version_check_mode="none",
+            session=session,
+            user_agent=USER_AGENT,
+        )
+        # A known version keeps Mastodon.py from probing GET /api/v1/instance before some calls
+        # (media, search); "4.3.0" unless the account says otherwise.
+        client.mastodon_major, client.mastodon_minor, client.mastodon_patch = (int(x) for x in version.split("."))
+        return client, hook
 
     def _record_rate_limit(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         self.last_rate_limit = parse_rate_limit(response.headers) or self.last_rate_limit
 
     def _call[T](self, fn: Callable[[], T], *, write: bool = False) -> T:
+        self.client  # noqa: B018 - built (or taken from the thread's cache) before the hook is pointed here
+        assert self._hook is not None
+        self._hook.connector = self  # this call's rate-limit headers are this connector's
         try:
             return fn()
         except MastodonError as exc:
@@ -294,17 +353,86 @@ class MastodonConnector(Connector):
         )
         return str(attachment["id"])
 
-    def _post(self, text: str, *, key: str, reply_to: str = "", media_ids: Iterable[str] = (), **kw: Any) -> Any:
-        return self._call(
-            lambda: self.client.status_post(
-                text,
-                in_reply_to_id=reply_to or None,
-                media_ids=list(media_ids) or None,
-                idempotency_key=key or None,
-                **kw,
-            ),
-            write=True,
-        )
+    def _post(
+        self,
+        text: str,
+        *,
+        key: str,
+        reply_to: str = "",
+        media_ids: Iterable[str] = (),
+        visibility: str | None = None,
+        spoiler_text: str | None = None,
+        language: str | None = None,
+        sensitive: bool = False,
+    ) -> dict[str, Any]:
+        """``POST /api/v1/statuses`` through the client's session: the form fields and headers
+        Mastodon.py's ``status_post`` sends (``Idempotency-Key`` included) and the same errors, but
+        the answer stays plain JSON (Mastodon.py's mapping into typed objects is a noticeable part
+        of a publish)."""
+        form: dict[str, Any] = {"status": text}
+        if reply_to:
+            form["in_reply_to_id"] = reply_to
+        form["sensitive"] = "1" if sensitive else "0"
+        if visibility is not None:
+            visibility = visibility.lower()
+            if visibility not in _VISIBILITIES:
+                raise ValueError(f"Invalid visibility value! Acceptable values are {list(_VISIBILITIES)}")
+            form["visibility"] = visibility
+        if spoiler_text is not None:
+            form["spoiler_text"] = spoiler_text
+        if language is not None:
+            form["language"] = language
+        ids = list(media_ids)
+        if ids:
+            form["media_ids[]"] = ids
+        return self._call(lambda: self._send_status(form, key), write=True)
+
+    def _send_status(self, form: dict[str, Any], key: str) -> dict[str, Any]:
+        """What Mastodon.py's request code does for this call, raising its exceptions (``_map``)."""
+        client = self.client
+        headers = {"User-Agent": USER_AGENT}
+        if client.access_token is not None:
+            headers["Authorization"] = f"Bearer {client.access_token}"
+        if key:
+            headers["Idempotency-Key"] = key
+        try:
+            # The no-op ``auth`` keeps requests from replacing the header with .netrc credentials.
+            response = client.session.request(
+                "POST",
+                f"{client.api_base_url}/api/v1/statuses",
+                data=form,
+                headers=headers,
+                timeout=self.timeout,
+                auth=lambda r: r,
+            )
+        except Exception as exc:  # as Mastodon.py: ``_map`` tells sent from unsent by the cause
+            raise MastodonNetworkError(f"Could not complete request: {exc}") from exc
+        if not response.ok:
+            error: Any = None
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            if isinstance(body, dict) and "error" in body:
+                error = body["error"]
+            elif isinstance(body, str):
+                error = body
+            status = response.status_code
+            if status == 429:
+                raise MastodonRatelimitError("Hit rate limit.")
+            if status == 404 and not error:
+                error = "Endpoint not found."
+            kind = _ERRORS.get(status) or (MastodonServerError if 500 <= status <= 511 else MastodonAPIError)
+            raise kind("Mastodon API returned error", status, response.reason, error)
+        try:
+            status_json: dict[str, Any] = response.json()
+        except ValueError as exc:
+            raise MastodonAPIError(
+                f"Could not parse response as JSON, response code was {response.status_code}, "
+                f"bad json content was {response.content!r}.",
+                f"Exception was: {exc}",
+            ) from exc
+        return status_json
 
     def publish(self, request: PublishRequest) -> PublishResult:
         self.check_publish(request)
