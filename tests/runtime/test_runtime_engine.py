@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -188,13 +189,8 @@ def test_stopping_finishes_current_step_and_releases_the_rest(workspace: Workspa
         )
 
 
-def test_step_moving_to_a_state_due_now_continues_under_the_same_lease(row_due: Job, clock: Clock) -> None:
-    attempts: dict[str, int] = {}
-
-    def middle(row: Job) -> str:
-        attempts["middle"] = engine.current_step().attempt
-        return "done"
-
+def two_step_machine(middle: Callable[[Job], str]) -> engine.Machine:
+    """start → middle → done, where ``start`` moves on at once and ``middle`` runs the given handler."""
     graph = StateGraph(
         "test",
         states=[
@@ -205,7 +201,17 @@ def test_step_moving_to_a_state_due_now_continues_under_the_same_lease(row_due: 
         ],
         failure_state="broken",
     )
-    machine = engine.Machine(Job, graph)
+    return engine.Machine(Job, graph)
+
+
+def test_step_moving_to_a_state_due_now_continues_under_the_same_lease(row_due: Job, clock: Clock) -> None:
+    attempts: dict[str, int] = {}
+
+    def middle(row: Job) -> str:
+        attempts["middle"] = engine.current_step().attempt
+        return "done"
+
+    machine = two_step_machine(middle)
     [c] = engine.claim(machine, worker_id="a", lease=LEASE, now=clock.now)
     clock.advance(5)
     assert engine.run_step(c, worker_id="a", now=clock.now, hold=LEASE) is engine.Outcome.CONTINUE
@@ -227,17 +233,7 @@ def test_continued_claim_that_dies_is_claimed_again_as_a_second_attempt(row_due:
         seen.append(engine.current_step().attempt)
         return "done"
 
-    graph = StateGraph(
-        "test",
-        states=[
-            State("start", handler=lambda row: "middle", to=["middle"]),
-            State("middle", handler=middle, to=["done"]),
-            State("done"),
-            State("broken"),
-        ],
-        failure_state="broken",
-    )
-    machine = engine.Machine(Job, graph)
+    machine = two_step_machine(middle)
     [dead] = engine.claim(machine, worker_id="a", lease=LEASE, now=clock.now)
     assert engine.run_step(dead, worker_id="a", now=clock.now, hold=LEASE) is engine.Outcome.CONTINUE
     # Worker "a" dies here, before (or while) running "middle".
