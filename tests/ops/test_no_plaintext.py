@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import sqlite3
 import subprocess
 import tarfile
 from collections.abc import Callable
@@ -39,9 +38,15 @@ def database_dump() -> bytes:
     """Everything the database holds, as bytes, by the vendor's own means."""
     if connection.vendor == "sqlite":
         path = Path(connection.settings_dict["NAME"])
-        raw = b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
-        with sqlite3.connect(path) as db:
-            return raw + "\n".join(db.iterdump()).encode()
+        # Read the files from another process: closing a descriptor of the database file in this
+        # process would drop the POSIX locks SQLite holds here, and a worker process could then
+        # remove the WAL files under this process's open connections.
+        files = [str(p) for p in (path, Path(f"{path}-wal")) if p.exists()]
+        raw = subprocess.run(["cat", *files], capture_output=True, check=True, timeout=60).stdout
+        connection.ensure_connection()
+        db = connection.connection
+        assert db is not None
+        return raw + "\n".join(db.iterdump()).encode()
     settings = connection.settings_dict
     if shutil.which("pg_dump"):
         cmd = [
