@@ -85,10 +85,6 @@ def backoff(attempt: int, *, base: float | None = None, cap: float = 3600.0) -> 
     return timedelta(seconds=seconds * (1 + random.uniform(0, 0.2)))  # noqa: S311 - jitter
 
 
-def is_paused(workspace_id: int) -> bool:
-    return PublishingControl.objects.filter(workspace_id=workspace_id, paused=True).exists()
-
-
 def with_channel_and_pause(rows: QuerySet[PostTarget]) -> QuerySet[PostTarget]:
     """The engine locks a target for a step with this: its channel and whether its workspace's
     publishing is paused come in the same query (``channel_and_pause`` then reads no more)."""

@@ -149,9 +149,6 @@ def _detail_context(request: HttpRequest, membership: Membership, post: Post, **
         state_labels=F.STATE_LABELS,
         events=[{"event": e, "label": AUDIT_LABELS.get(e.action, e.action)} for e in events],
         editable=may_edit and bool(targets) and states <= S.EDITABLE,
-        can_submit=may_edit and S.DRAFT in states,
-        can_approve=bool(states & {S.DRAFT, S.IN_REVIEW}),
-        can_reject=S.IN_REVIEW in states,
         can_schedule=bool(states & {S.DRAFT, S.APPROVED, S.FAILED, S.IN_REVIEW}),
         can_unschedule=S.SCHEDULED in states,
         schedule_form=extra.pop("schedule_form", None) or F.ScheduleForm(calendar=calendar, tz=tz),
@@ -167,11 +164,9 @@ def post_detail(request: HttpRequest, membership: Membership, post_id: int) -> H
     return render(request, "publishing/post_detail.html", _detail_context(request, membership, post))
 
 
-# Each button on the post page: the permission it needs.
+# Each publishing button on the post page: the permission it needs. Review actions (submit,
+# approve, request changes, reject) live in the review panel (sokhan.approvals).
 POST_ACTIONS: dict[str, Perm] = {
-    "submit": Perm.POSTS_DRAFT,
-    "approve": Perm.POSTS_APPROVE,
-    "reject": Perm.POSTS_APPROVE,
     "schedule": Perm.POSTS_PUBLISH,
     "publish": Perm.POSTS_PUBLISH,
     "queue": Perm.POSTS_PUBLISH,
@@ -191,16 +186,7 @@ def post_action(request: HttpRequest, membership: Membership, post_id: int) -> H
     ip = client_ip(request)
     calendar, tz = preferences(request)
     try:
-        if action == "submit":
-            services.post_submit(actor=membership, post_id=post.pk, ip=ip)
-            messages.success(request, _("Sent for review."))
-        elif action == "approve":
-            services.post_approve(actor=membership, post_id=post.pk, ip=ip)
-            messages.success(request, _("Approved."))
-        elif action == "reject":
-            services.post_reject(actor=membership, post_id=post.pk, reason=request.POST.get("reason", ""), ip=ip)
-            messages.success(request, _("Sent back to draft."))
-        elif action == "schedule":
+        if action == "schedule":
             form = F.ScheduleForm(request.POST, calendar=calendar, tz=tz)
             if not form.is_valid():
                 context = _detail_context(request, membership, post, schedule_form=form)
@@ -220,7 +206,7 @@ def post_action(request: HttpRequest, membership: Membership, post_id: int) -> H
             messages.success(request, _("Added to each channel's queue."))
         elif action == "unschedule":
             services.post_unschedule(actor=membership, post_id=post.pk, ip=ip)
-            messages.success(request, _("Unscheduled; the post is a draft again."))
+            messages.success(request, _("Taken off the schedule."))
     except NotAllowed as error:
         raise PermissionDenied(error.message) from None
     except DomainError as error:
