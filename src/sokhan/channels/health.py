@@ -38,6 +38,19 @@ class Preflight:
     retryable: bool = False
 
 
+def preflight_is_local(channel: Channel, *, at: datetime, now: datetime) -> bool:
+    """Whether ``channel_preflight`` would answer from the database alone: no credential refresh
+    and no verification call to the network."""
+    if channel.status != ChannelStatus.ACTIVE:
+        return True
+    expires = channel.credentials_expires_at
+    if expires is not None and expires <= at + EXPIRY_MARGIN:
+        return False
+    return bool(
+        channel.last_check_ok and channel.last_check_at and channel.last_check_at >= now - conf.preflight_fresh()
+    )
+
+
 def channel_preflight(channel: Channel, *, at: datetime, now: datetime | None = None) -> Preflight:
     """Make sure ``channel`` will work for a post scheduled at ``at``.
 

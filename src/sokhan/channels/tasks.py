@@ -15,9 +15,14 @@ from sokhan.channels.calls import channel_refresh
 from sokhan.channels.health import channel_health_check, channels_to_check, channels_to_refresh
 from sokhan.channels.models import Channel, ChannelStatus
 from sokhan.channels.services import channel_check
+from sokhan.networks import registry
 from sokhan.networks.errors import ConnectorError
 from sokhan.runtime.jobs import retry_policy
 from sokhan.runtime.schedules import register_schedule
+
+# The worker imports this module when it starts: load every connector now (some import large
+# SDKs) rather than while the first due post waits.
+registry.all_connectors()
 
 
 @retry_policy(max_attempts=3, backoff_seconds=60)

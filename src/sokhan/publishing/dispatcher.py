@@ -39,7 +39,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from sokhan.channels.calls import ChannelUnavailable, call, connector_class
-from sokhan.channels.health import channel_preflight
+from sokhan.channels.health import channel_preflight, preflight_is_local
 from sokhan.channels.models import Channel, ChannelStatus
 from sokhan.core.errors import DomainError
 from sokhan.networks.errors import (
@@ -295,8 +295,24 @@ def _on_error(target: PostTarget, exc: BaseException, terminal: bool) -> None:
     PostTarget.objects.filter(pk=target.pk).update(**fields)
 
 
+def rerunnable(target: PostTarget) -> bool:
+    """Whether the target's step may run again after a rolled-back batch without a second effect
+    (``engine.run_batch``): a ``scheduled`` step whose preflight reads only the database, or a
+    ``publishing`` step on a network that deduplicates a re-sent idempotency key."""
+    channel, _paused = channel_and_pause(target)
+    if target.state == S.SCHEDULED:
+        now = timezone.now()
+        return preflight_is_local(channel, at=target.scheduled_at or now, now=now)
+    if target.state == S.PUBLISHING:
+        try:
+            return connector_class(channel.network).idempotent_publish
+        except DomainError:
+            return False
+    return False
+
+
 GRAPH: StateGraph = S.build_graph({S.SCHEDULED: handle_scheduled, S.PUBLISHING: handle_publishing}, _on_error)
 
 
 def register_machine() -> None:
-    register(PostTarget, GRAPH, prepare=with_channel_and_pause)
+    register(PostTarget, GRAPH, prepare=with_channel_and_pause, rerunnable=rerunnable)

@@ -36,8 +36,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db import connection, transaction
+from django.db.models import F, Field, Q, QuerySet
 
 from sokhan.runtime.graph import InvalidTransition, Next, StateGraph
 from sokhan.runtime.models import StateMixin
@@ -70,6 +70,10 @@ class Machine:
     # Adds what every handler reads to the query that locks the row for a step (``select_related``,
     # annotations), saving the handlers a query each. Only the row itself is locked (``FOR UPDATE OF``).
     prepare: Callable[[QuerySet[Any]], QuerySet[Any]] | None = None
+    # Whether running the row's handler again after a rolled-back step does no harm outside the
+    # database (no effect, or one the remote side deduplicates). Only such rows share one
+    # transaction in ``run_batch``; a batch that fails is rolled back and each row run alone.
+    rerunnable: Callable[[Any], bool] | None = None
 
     def __post_init__(self) -> None:
         if not self.label:
@@ -96,9 +100,16 @@ def register(
     *,
     order_by: Sequence[str] | None = None,
     prepare: Callable[[QuerySet[Any]], QuerySet[Any]] | None = None,
+    rerunnable: Callable[[Any], bool] | None = None,
 ) -> Machine:
     """Make ``sokhan worker`` drive ``model`` through ``graph``. Idempotent per model."""
-    machine = Machine(model=model, graph=graph, order_by=tuple(order_by or ("state_due_at", "pk")), prepare=prepare)
+    machine = Machine(
+        model=model,
+        graph=graph,
+        order_by=tuple(order_by or ("state_due_at", "pk")),
+        prepare=prepare,
+        rerunnable=rerunnable,
+    )
     existing = _registry.get(machine.label)
     if existing is not None and existing.graph is not graph:
         raise ValueError(f"{machine.label} is already registered with graph {existing.graph.name!r}.")
@@ -206,11 +217,14 @@ def release(claims: Sequence[Claim]) -> int:
     return released
 
 
+def _lockable(machine: Machine) -> QuerySet[Any]:
+    if machine.prepare is None:
+        return machine.objects.select_for_update()
+    return machine.prepare(machine.objects.select_for_update(of=("self",)))
+
+
 def _lock_if_ours(c: Claim) -> Any:
-    if c.machine.prepare is None:
-        return c.machine.objects.select_for_update().filter(pk=c.pk, state_lease_owner=c.token).first()
-    rows = c.machine.prepare(c.machine.objects.select_for_update(of=("self",)))
-    return rows.filter(pk=c.pk, state_lease_owner=c.token).first()
+    return _lockable(c.machine).filter(pk=c.pk, state_lease_owner=c.token).first()
 
 
 def _move(
@@ -223,12 +237,14 @@ def _move(
     error: str,
     held_until: datetime | None = None,
     writes: dict[str, Any] | None = None,
+    deferred: list[tuple[Any, dict[str, Any]]] | None = None,
 ) -> None:
     """The fenced write: succeeds only while our token is on the row, else rolls back the step.
 
     ``held_until`` keeps the row leased to this claim (the next state runs at once under the same
     token); the next state's attempt count then starts at 1, as if it had been claimed. ``writes``:
-    the handler's own columns (``save_with_step``), in the same statement."""
+    the handler's own columns (``save_with_step``), in the same statement. ``deferred``: collect
+    the write for ``_apply_moves`` instead (a batch writes its rows together)."""
     fields: dict[str, Any] = {
         **(writes or {}),
         "state": state,
@@ -241,8 +257,58 @@ def _move(
         fields["state_attempts"] = 1 if held_until is not None else 0
     if state != row.state:
         fields["state_changed_at"] = now
+    if deferred is not None:
+        deferred.append((row, fields))
+        return
     if c.machine.objects.filter(pk=c.pk, state_lease_owner=c.token).update(**fields) != 1:
         raise LeaseLost(f"{c.machine.label} {c.pk}: lease lost before completion.")
+
+
+def _apply_moves(machine: Machine, token: str, moves: list[tuple[Any, dict[str, Any]]]) -> None:
+    """A batch's fenced writes. On PostgreSQL the rows that write the same columns (the usual case)
+    share one ``UPDATE … FROM (VALUES …)``, still only where our token is; elsewhere (SQLite has one
+    writer, so a batch there saves little) each row is written as ``_move`` writes it."""
+    groups: dict[tuple[str, ...], list[tuple[Any, dict[str, Any]]]] = {}
+    for row, fields in moves:
+        groups.setdefault(tuple(sorted(fields)), []).append((row, fields))
+    for names, items in groups.items():
+        if connection.vendor != "postgresql" or len(items) == 1:
+            for row, fields in items:
+                if machine.objects.filter(pk=row.pk, state_lease_owner=token).update(**fields) != 1:
+                    raise LeaseLost(f"{machine.label} {row.pk}: lease lost before completion.")
+            continue
+        if _update_from_values(machine, token, names, items) != len(items):
+            raise LeaseLost(f"{machine.label}: lease lost before a batch completed.")
+
+
+def _update_from_values(
+    machine: Machine, token: str, names: tuple[str, ...], items: list[tuple[Any, dict[str, Any]]]
+) -> int:
+    meta = machine.model._meta
+    qn = connection.ops.quote_name
+    pk = meta.pk
+    assert pk is not None
+    fields: list[Field[Any, Any]] = []
+    for name in names:
+        field = meta.get_field(name)
+        assert isinstance(field, Field)
+        fields.append(field)
+    columns = [str(f.column) for f in [pk, *fields]]
+    casts = ", ".join(f"CAST(%s AS {f.db_type(connection)})" for f in [pk, *fields])
+    params: list[Any] = []
+    for row, written in items:
+        params.append(pk.get_db_prep_value(row.pk, connection))
+        params.extend(f.get_db_prep_save(written[f.name], connection) for f in fields)
+    table = qn(meta.db_table)
+    sets = ", ".join(f"{qn(c)} = v.{qn(c)}" for c in columns[1:])
+    rows_sql = ", ".join([f"({casts})"] * len(items))
+    aliases = ", ".join(qn(c) for c in columns)
+    where = f"{table}.{qn(columns[0])} = v.{qn(columns[0])} AND {table}.{qn('state_lease_owner')} = %s"
+    # Only quoted identifiers from the model's meta go into the text; every value is a parameter.
+    sql = f"UPDATE {table} SET {sets} FROM (VALUES {rows_sql}) AS v({aliases}) WHERE {where}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, token])
+        return int(cursor.rowcount)
 
 
 def run_step(c: Claim, *, worker_id: str, now: datetime, hold: timedelta | None = None) -> Outcome:
@@ -254,40 +320,106 @@ def run_step(c: Claim, *, worker_id: str, now: datetime, hold: timedelta | None 
     still commits on its own first, and the next state's attempt count starts at 1, so a claim that
     dies before the next step commits leaves the row to be claimed again with attempt 2.
     """
-    graph = c.machine.graph
     try:
         with transaction.atomic():
             row = _lock_if_ours(c)
             if row is None:
                 return Outcome.LOST
-            state = graph.state(row.state)
-            if not state.active:  # moved by someone else (e.g. a user cancelled) after the claim
-                c.machine.objects.filter(pk=c.pk, state_lease_owner=c.token).update(
-                    state_locked_until=None, state_lease_owner="", state_due_at=None
-                )
-                return Outcome.LOST
-            retry = state.retry_for(row)
-            if row.state_attempts > retry.max_attempts:
-                # Earlier claims died without recording anything (worker killed mid-step).
-                raise _Exhausted(f"Gave up after {row.state_attempts - 1} attempts that never finished.")
-            assert state.handler is not None
-            ctx = StepContext(worker_id=worker_id, token=c.token, now=now, attempt=row.state_attempts, row=row)
-            with _step_context(ctx):
-                result = state.handler(row)
-            nxt = result if isinstance(result, Next) else Next(str(result))
-            graph.check_transition(row.state, nxt.state)
-            active = graph.state(nxt.state).active
-            due_at = nxt.resolve_due(now) if active else None
-            held_until = None
-            if hold is not None and active and nxt.state != row.state and due_at is not None and due_at <= now:
-                held_until = now + hold
-            _move(c, row, state=nxt.state, due_at=due_at, now=now, error="", held_until=held_until, writes=ctx.writes)
-        return Outcome.CONTINUE if held_until is not None else Outcome.DONE
+            return _advance(c, row, worker_id=worker_id, now=now, hold=hold)
     except LeaseLost:
         logger.warning("Lease lost for %s %s; another worker owns it.", c.machine.label, c.pk)
         return Outcome.LOST
     except Exception as exc:
         return _record_failure(c, exc, worker_id=worker_id, now=now)
+
+
+def run_batch(
+    claims: Sequence[Claim], *, worker_id: str, now: datetime, hold: timedelta | None = None
+) -> dict[Any, Outcome]:
+    """Run one step for each of ``claims`` (one claim call: same machine, same token), the
+    re-runnable rows (``Machine.rerunnable``) in **one** transaction: one locking query, the
+    handlers one after another, each row's fenced move, one commit. Saves a transaction and a
+    query per row; exactly-once holds as in ``run_step`` (the batch commits or nothing does).
+
+    If any handler in the batch raises, the whole batch rolls back and every row runs alone with
+    ``run_step`` (which records the failure for the row that raised); that is why only rows whose
+    handler may safely run again are batched. Rows that are not re-runnable run alone after the
+    batch commits. Returns each claim's outcome by primary key."""
+    if not claims:
+        return {}
+    machine, token = claims[0].machine, claims[0].token
+    if any(c.machine is not machine or c.token != token for c in claims):
+        raise ValueError("run_batch() takes the claims of one claim() call.")
+    by_pk = {c.pk: c for c in claims}
+    outcomes: dict[Any, Outcome] = {}
+    alone: list[Claim] = []
+    moves: list[tuple[Any, dict[str, Any]]] = []
+    try:
+        with transaction.atomic():
+            rows = list(_lockable(machine).filter(pk__in=list(by_pk), state_lease_owner=token).order_by("pk"))
+            for row in rows:
+                c = by_pk[row.pk]
+                if machine.rerunnable is None or not machine.rerunnable(row):
+                    alone.append(c)
+                    continue
+                outcomes[c.pk] = _advance(c, row, worker_id=worker_id, now=now, hold=hold, deferred=moves)
+            _apply_moves(machine, token, moves)
+    except Exception as exc:
+        logger.warning("%s: a batch of %s rolled back (%s); running each row alone.", machine.label, len(claims), exc)
+        return {c.pk: run_step(c, worker_id=worker_id, now=now, hold=hold) for c in claims}
+    for c in alone:
+        outcomes[c.pk] = run_step(c, worker_id=worker_id, now=now, hold=hold)
+    for c in claims:
+        outcomes.setdefault(c.pk, Outcome.LOST)  # not locked: the lease is no longer ours
+    return outcomes
+
+
+def _advance(
+    c: Claim,
+    row: Any,
+    *,
+    worker_id: str,
+    now: datetime,
+    hold: timedelta | None,
+    deferred: list[tuple[Any, dict[str, Any]]] | None = None,
+) -> Outcome:
+    """The locked row's step inside the caller's transaction: handler, checked transition, fenced
+    move (collected in ``deferred`` if given). Raises for handler errors (the caller rolls back
+    and records them)."""
+    graph = c.machine.graph
+    state = graph.state(row.state)
+    if not state.active:  # moved by someone else (e.g. a user cancelled) after the claim
+        c.machine.objects.filter(pk=c.pk, state_lease_owner=c.token).update(
+            state_locked_until=None, state_lease_owner="", state_due_at=None
+        )
+        return Outcome.LOST
+    retry = state.retry_for(row)
+    if row.state_attempts > retry.max_attempts:
+        # Earlier claims died without recording anything (worker killed mid-step).
+        raise _Exhausted(f"Gave up after {row.state_attempts - 1} attempts that never finished.")
+    assert state.handler is not None
+    ctx = StepContext(worker_id=worker_id, token=c.token, now=now, attempt=row.state_attempts, row=row)
+    with _step_context(ctx):
+        result = state.handler(row)
+    nxt = result if isinstance(result, Next) else Next(str(result))
+    graph.check_transition(row.state, nxt.state)
+    active = graph.state(nxt.state).active
+    due_at = nxt.resolve_due(now) if active else None
+    held_until = None
+    if hold is not None and active and nxt.state != row.state and due_at is not None and due_at <= now:
+        held_until = now + hold
+    _move(
+        c,
+        row,
+        state=nxt.state,
+        due_at=due_at,
+        now=now,
+        error="",
+        held_until=held_until,
+        writes=ctx.writes,
+        deferred=deferred,
+    )
+    return Outcome.CONTINUE if held_until is not None else Outcome.DONE
 
 
 class _Exhausted(RuntimeError):

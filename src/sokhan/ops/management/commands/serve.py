@@ -15,7 +15,7 @@ from waitress import create_server
 
 from sokhan.config.wsgi import application
 from sokhan.core.setup import setup_link, setup_needed, setup_token
-from sokhan.runtime.worker import Worker, prepare_worker
+from sokhan.runtime.worker import Worker, default_batch_size, prepare_worker
 
 
 class Command(BaseCommand):
@@ -38,7 +38,7 @@ class Command(BaseCommand):
         thread: threading.Thread | None = None
         if not options["no_worker"]:
             prepare_worker()
-            worker = Worker()
+            worker = Worker(batch_size=default_batch_size())
             thread = threading.Thread(target=worker.run, name="sokhan-worker", daemon=True)
             thread.start()
 

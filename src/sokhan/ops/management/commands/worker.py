@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from sokhan.runtime.worker import Worker, install_signal_handlers, prepare_worker
+from sokhan.runtime.worker import Worker, default_batch_size, install_signal_handlers, prepare_worker
 
 
 class Command(BaseCommand):
@@ -28,7 +28,13 @@ class Command(BaseCommand):
             default=settings.WORKER_POLL_SECONDS,
             help="Idle wait between polls.",
         )
-        parser.add_argument("--batch", type=int, default=1, help="Rows to claim per machine at a time.")
+        parser.add_argument(
+            "--batch",
+            type=int,
+            default=None,
+            help="Rows to claim per machine at a time (default: 10 on PostgreSQL; 1 on SQLite, whose single "
+            "writer a batch would hold longer).",
+        )
         parser.add_argument("--worker-id", default=None, help="Name shown on /health/ (default: host-pid).")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -36,7 +42,7 @@ class Command(BaseCommand):
             worker_id=options["worker_id"],
             lease_seconds=options["lease_seconds"],
             poll_seconds=options["poll_seconds"],
-            batch_size=options["batch"],
+            batch_size=options["batch"] or default_batch_size(),
         )
         install_signal_handlers(worker.request_stop)
         prepare_worker()
