@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "sokhan.notifications",
     "sokhan.approvals",
     "sokhan.automation",
+    "sokhan.inbox",
     "sokhan.ops",
 ]
 

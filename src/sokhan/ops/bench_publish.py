@@ -47,7 +47,7 @@ class Options:
     channels: int = 50
     lead: float = 60.0  # seconds from set-up until the first target is due
     spread: float = 60.0  # due times spread evenly over this many seconds
-    batch: int = 10  # rows a worker claims at a time
+    batch: int = 20  # rows a worker claims at a time
     poll: float = 0.2  # idle poll of the workers
     pgbench_seconds: int = 10
     timeout: float = 1800.0  # give up waiting for the targets after this long

@@ -33,7 +33,7 @@ MAX_CHAINED_STEPS = 4
 def default_batch_size() -> int:
     """Rows a worker claims and steps at a time: batches save a transaction per row on PostgreSQL;
     on SQLite a batch would hold the one write lock through several network calls."""
-    return 10 if connection.vendor == "postgresql" else 1
+    return 20 if connection.vendor == "postgresql" else 1
 
 
 def default_worker_id() -> str:

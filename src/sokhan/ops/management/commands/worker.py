@@ -32,7 +32,7 @@ class Command(BaseCommand):
             "--batch",
             type=int,
             default=None,
-            help="Rows to claim per machine at a time (default: 10 on PostgreSQL; 1 on SQLite, whose single "
+            help="Rows to claim per machine at a time (default: 20 on PostgreSQL; 1 on SQLite, whose single "
             "writer a batch would hold longer).",
         )
         parser.add_argument("--worker-id", default=None, help="Name shown on /health/ (default: host-pid).")
