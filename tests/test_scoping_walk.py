@@ -65,6 +65,13 @@ ALLOWLIST: dict[str, str] = {
     # Approvals
     "approve/<str:token>/": "a client's sign-off link for one post and stage, guarded by a secret single-use token "
     "stored hashed (tests/approvals/test_links.py)",
+    # Inbox: pushes from the networks, authenticated by their signature or secret, not by a member
+    "api/v1/webhooks/meta": "Meta webhooks: verify token (GET) and X-Hub-Signature-256 (POST); entries map to "
+    "channels by the account id (tests/inbox/test_webhooks.py)",
+    "api/v1/webhooks/telegram/<int:channel_id>": "a Telegram channel's bot updates, guarded by the channel's "
+    "secret token (tests/inbox/test_webhooks.py)",
+    "api/v1/webhooks/bale/<int:channel_id>": "a Bale channel's bot updates, guarded by the channel's secret "
+    "token (tests/inbox/test_webhooks.py)",
 }
 
 # Static files served by Django in DEBUG, if anyone mounts them.

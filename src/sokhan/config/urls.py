@@ -11,5 +11,6 @@ urlpatterns = [
     path("", include("sokhan.notifications.urls")),
     path("", include("sokhan.approvals.urls")),
     path("", include("sokhan.automation.urls")),
+    path("", include("sokhan.inbox.urls")),
     path("", include("sokhan.web.urls")),
 ]

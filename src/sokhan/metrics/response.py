@@ -13,7 +13,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Literal, get_args
 from zoneinfo import ZoneInfo
 
@@ -65,8 +65,9 @@ class Stats:
 
 def elapsed(start: datetime, end: datetime) -> float:
     """All-hours duration: real seconds between two aware instants (never negative, so a reply
-    stamped a little before the message by clock skew counts as instant)."""
-    return max(0.0, (end - start).total_seconds())
+    stamped a little before the message by clock skew counts as instant). Subtracted in UTC: two
+    datetimes sharing a tzinfo would be subtracted by wall clock, wrong across a DST change."""
+    return max(0.0, (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds())
 
 
 def duration_for(hours: BusinessHours | None) -> Duration:
@@ -84,8 +85,11 @@ def median(values: list[float]) -> float | None:
 
 
 def in_period(rows: Iterable[Received], start: datetime, end: datetime) -> list[Received]:
-    """Rows written in ``[start, end)``, oldest first (ties by id)."""
-    return sorted((r for r in rows if start <= r.created_at < end), key=lambda r: (r.created_at, r.id))
+    """Rows written in ``[start, end)``, oldest first (ties by id). Compared in UTC, for the same
+    reason as in ``elapsed`` (a repeated autumn hour would otherwise sort by wall clock)."""
+    lo, hi = start.astimezone(UTC), end.astimezone(UTC)
+    chosen = ((r.created_at.astimezone(UTC), r) for r in rows)
+    return [r for _when, r in sorted((c for c in chosen if lo <= c[0] < hi), key=lambda c: (c[0], c[1].id))]
 
 
 def first_per_conversation(rows: list[Received]) -> list[Received]:
