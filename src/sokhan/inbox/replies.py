@@ -197,6 +197,19 @@ def _describe_changes(conversation: Conversation, seen_version: int) -> str:
     return " ".join(parts)
 
 
+# Networks whose delete removes other people's comments on our posts or messages in our groups
+# (Graph API comment deletion, a bot admin's deleteMessage); elsewhere a connector's delete only
+# takes down the account's own posts, so the inbox does not offer it.
+DELETES_OTHERS = frozenset({"facebook", "instagram", "telegram", "bale", "eitaa"})
+
+
+def can_delete_others(network: str) -> bool:
+    try:
+        return network in DELETES_OTHERS and connector_class(network).has(Capability.DELETE)
+    except DomainError:
+        return False
+
+
 def message_action(message: Message, action: str, *, actor: User | None, ip: str | None = None) -> Message:
     """Like, hide or delete a received message on the network, where the connector can."""
     capability = {"like": Capability.LIKE, "hide": Capability.HIDE, "delete": Capability.DELETE}.get(action)
@@ -204,7 +217,8 @@ def message_action(message: Message, action: str, *, actor: User | None, ip: str
         raise DomainError(_("Unknown action %(action)s.") % {"action": action}, fields={"action": "unknown"})
     channel = message.channel
     cls = connector_class(channel.network)
-    if not cls.has(capability) or not message.remote_id:
+    allowed = can_delete_others(channel.network) if action == "delete" else cls.has(capability)
+    if not allowed or not message.remote_id:
         raise DomainError(
             _("%(network)s does not let Sokhan do that; use its app.") % {"network": cls.name},
             fields={"action": "not_supported"},
