@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from sokhan.channels.models import Channel
 from sokhan.core.models import User, Workspace
@@ -33,10 +34,10 @@ class Kind(models.TextChoices):
 
 
 class Status(models.TextChoices):
-    OPEN = "open", _("Open")
-    PENDING = "pending", _("Pending")
-    SNOOZED = "snoozed", _("Snoozed")
-    CLOSED = "closed", _("Closed")
+    OPEN = "open", pgettext_lazy("conversation status", "Open")
+    PENDING = "pending", pgettext_lazy("conversation status", "Pending")
+    SNOOZED = "snoozed", pgettext_lazy("conversation status", "Snoozed")
+    CLOSED = "closed", pgettext_lazy("conversation status", "Closed")
 
 
 class Priority(models.TextChoices):
