@@ -141,6 +141,11 @@ def _database() -> dict[str, Any]:
         }
         # A file, not memory, so tests can start worker processes that share the test database.
         config["TEST"] = {"NAME": str(DATA_DIR / "test-sokhan.sqlite3")}
+    else:
+        # Reusing a server connection across requests saves a connect per request (about half of
+        # a short API request's time); health checks drop one the server has closed.
+        config["CONN_MAX_AGE"] = int(os.environ.get("SOKHAN_DB_CONN_MAX_AGE", "60"))
+        config["CONN_HEALTH_CHECKS"] = True
     return config
 
 

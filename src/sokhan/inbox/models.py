@@ -149,7 +149,8 @@ class Conversation(models.Model):
         indexes: ClassVar = [
             models.Index(fields=["workspace", "status", "-last_message_at"], name="inbox_conv_ws_status_last"),
             models.Index(fields=["workspace", "-last_message_at"], name="inbox_conv_ws_last"),
-            models.Index(fields=["workspace", "assignee", "status"], name="inbox_conv_ws_assignee"),
+            models.Index(fields=["workspace", "assignee", "-last_message_at"], name="inbox_conv_ws_assignee_last"),
+            models.Index(fields=["workspace", "updated_at"], name="inbox_conv_ws_updated"),
             models.Index(fields=["status", "snoozed_until"], name="inbox_conv_snoozed"),
         ]
 

@@ -247,16 +247,14 @@ def options_for(workspace: Workspace) -> Options:
         .order_by("user__full_name", "user__email")
         if role_can(m.role, Perm.INBOX_VIEW)
     ]
-    languages = sorted(
-        {
-            str(code)
-            for code in Conversation.objects.filter(workspace=workspace)
-            .exclude(language="")
-            .order_by("language")
-            .values_list("language", flat=True)
-            .distinct()[:50]
-        }
+    # The languages of recent conversations (an index range, not a scan of every conversation),
+    # plus the product's own two.
+    recent = (
+        Conversation.objects.filter(workspace=workspace)
+        .order_by("-last_message_at")
+        .values_list("language", flat=True)[:LANGUAGE_SAMPLE]
     )
+    languages = sorted({"fa", "en", *(str(code) for code in recent if code)})
     return Options(
         channels=channels,
         kinds=[(str(v), str(label)) for v, label in Kind.choices],
@@ -316,6 +314,9 @@ class Entry:
     note: Note | None = None
     rules: list[str] = field(default_factory=list)
     new: bool = False  # arrived after the reply form was opened (shown when a reply was refused)
+
+
+LANGUAGE_SAMPLE = 2000
 
 
 @dataclass(frozen=True)

@@ -85,10 +85,12 @@ class InboxFilters:
 def _values(data: Mapping[str, Any], name: str) -> list[str]:
     getlist = getattr(data, "getlist", None)
     raw: Any = getlist(name) if getlist is not None else data.get(name, [])
-    if isinstance(raw, str):
+    if not isinstance(raw, list | tuple):  # one value: a string, or a number or bool from saved JSON
         raw = [raw]
     out: list[str] = []
-    for item in raw or []:
+    for item in raw:
+        if item is None or item is False:
+            continue
         out.extend(p.strip() for p in str(item).split(",") if p.strip())
     return out
 

@@ -20,7 +20,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from sokhan.core.calendars import CalendarName, first_weekday, format_date, weekday_name
@@ -352,7 +352,7 @@ class _Names:
                 "field": _("Field"),
                 "op": _("Operator"),
                 "value": _("Value"),
-                "action": _("Action"),
+                "action": pgettext("what a rule does", "Action"),
                 "one_per_line": _("One word or phrase per line"),
                 "codes": _("Language codes separated by commas, e.g. fa, en"),
                 "member": _("Member"),
