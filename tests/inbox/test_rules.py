@@ -386,13 +386,10 @@ def test_escalation_runs_after_a_stopping_rule(escalation: User, owner_m: Member
     assert [h.rule_name for h in hits] == ["s", "Escalation"]
 
 
-def test_ingest_runs_the_rules_in_its_transaction(
-    owner_m: Membership, telegram: Channel, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_ingest_runs_the_rules_in_its_transaction(owner_m: Membership, telegram: Channel) -> None:
     from sokhan.inbox import ingest as ingest_module
     from sokhan.networks.types import MessageKind, RemoteMessage
 
-    monkeypatch.setattr(ingest_module, "rate_sentiment", lambda text, language: ("neutral", 0.0))
     R.rule_create(
         owner_m,
         {

@@ -43,8 +43,14 @@ class PollResult:
     errors: dict[str, str] = field(default_factory=dict)
 
 
+# Bot API networks refuse getUpdates while a webhook is set: such a channel's updates come by push.
+PUSHED_NETWORKS = frozenset({"telegram", "bale"})
+
+
 def inbox_streams(channel: Channel) -> list[str]:
-    """The streams this channel's connector can poll."""
+    """The streams this channel's connector can poll (none when the network pushes them to us)."""
+    if channel.network in PUSHED_NETWORKS and (channel.options or {}).get("webhook_secret_hash"):
+        return []
     try:
         cls = connector_class(channel.network)
     except DomainError:

@@ -57,5 +57,20 @@ def hide_task(message_id: int) -> bool:
     return True
 
 
+@task
+def prune_webhook_deliveries() -> int:
+    """Forget accepted pushes after a week: Meta deliveries older than the replay window are refused
+    anyway, and the Bot API keeps an undelivered update for a day at most."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sokhan.inbox.models import WebhookDelivery
+
+    deleted, _rows = WebhookDelivery.objects.filter(received_at__lt=timezone.now() - timedelta(days=7)).delete()
+    return deleted
+
+
 register_schedule("inbox.poll", "* * * * *", poll_all_inboxes)
+register_schedule("inbox.webhooks.prune", "20 3 * * *", prune_webhook_deliveries)
 register_schedule("inbox.snoozed", "* * * * *", wake_snoozed_conversations)
