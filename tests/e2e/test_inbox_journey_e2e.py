@@ -8,6 +8,8 @@ the server's own timestamps give.
 
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from datetime import timedelta
 
@@ -147,7 +149,13 @@ def test_comment_and_mention_reach_the_inbox_a_rule_routes_the_complaint_and_the
         [total] = response_report(workspace, start, end, group_by="total", business_hours=False)
         assert (total.received, total.answered) == (2, 1)
         assert total.response_rate == pytest.approx(0.5)
-        assert total.average_response_seconds == pytest.approx(expected, abs=1)
-        assert total.first_response_seconds == pytest.approx(expected, abs=1)
+        assert total.average_response_time == pytest.approx(expected, abs=1)
+        assert total.first_response_time == pytest.approx(expected, abs=1)
+        # …and the report page the team reads says the same (its CSV export, period: today).
+        export = client.get("/w/acme/inbox/report/", {"group_by": "total", "format": "csv"})
+        assert export.status_code == 200
+        _header, line = list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))
+        assert line[3:6] == ["2", "1", "0.5000"]  # received, answered, response rate
+        assert float(line[8]) == pytest.approx(expected, abs=1)  # first response time, seconds
     finally:
         stop_workers({"inbox-journey": worker})
