@@ -350,6 +350,7 @@ def test_reply_is_sent_through_the_sink_with_the_collision_guard(
     channel = make_channel(workspace, sink.url)
     c = conv(channel, "r", messages=2)
     version = api.get(f"{BASE}/conversations/{c.pk}").json()["version"]
+    seen_at = timezone.now().isoformat()
 
     response = api.post(f"{BASE}/conversations/{c.pk}/reply", {"text": "Thanks, we open at 8.", "version": version})
     assert response.status_code == 201, response.content
@@ -366,7 +367,12 @@ def test_reply_is_sent_through_the_sink_with_the_collision_guard(
     assert c.version == body["version"] and c.awaiting_since is None and c.message_count == 3
 
     # A view from before that reply is stale: 409 naming the change, nothing sent; confirming sends.
-    stale = {"text": "Also: free coffee.", "version": version, "to": c.messages.get(remote_id="r-m0").pk}
+    stale = {
+        "text": "Also: free coffee.",
+        "version": version,
+        "seen_at": seen_at,
+        "to": c.messages.get(remote_id="r-m0").pk,
+    }
     error = assert_error(api.post(f"{BASE}/conversations/{c.pk}/reply", stale), 409, "stale_view")
     assert "changed" in error["message"] and "Replied since: Owner." in error["message"]  # the owner's name
     assert error["fields"] == {"version": "stale"} and len(sink.created) == 1

@@ -379,6 +379,7 @@ def test_stale_view_is_refused_until_confirmed(owner_client: Client, channel: Ch
     assert response.status_code == 409
     html = response.content.decode()
     assert "This conversation changed since you opened it." in html and "Send anyway" in html
+    assert "Check the newest messages." in html and "Replied since" not in html  # only what came since
     assert ">Yes, we are open</textarea>" in html  # the typed text is kept
     assert 'id="message-' in html and "is-new" in html and "Hello? Anyone?" in html
     assert not Message.objects.filter(direction=Direction.OUT).exists() and not sink.statuses

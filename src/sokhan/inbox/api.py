@@ -198,6 +198,9 @@ class ReplyIn(Schema):
     version: int | None = Field(
         None, description="The conversation's `version` your view showed; if it changed since, 409 `stale_view`."
     )
+    seen_at: datetime | None = Field(
+        None, description="When your view was loaded; a 409 then names what arrived or who replied since."
+    )
     confirm: bool = Field(False, description="Send even though the conversation changed.")
     to: int | None = Field(None, description="The message id to answer; the latest received one by default.")
 
@@ -557,6 +560,7 @@ def conversations_reply(
         payload.text,
         actor=membership.user,
         seen_version=payload.version,
+        seen_at=payload.seen_at,
         confirm=payload.confirm,
         to=to,
         ip=client_ip(request),

@@ -16,6 +16,7 @@ sent and answers what came before it, so response metrics stay true.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -221,8 +222,6 @@ def _thread(channel: Channel, kind: str, key: str, *, now: datetime, **subject: 
 
 
 def _jsonable(raw: object) -> dict[str, object]:
-    import json
-
     try:
         return json.loads(json.dumps(raw, default=str)) if isinstance(raw, dict) else {}
     except (TypeError, ValueError):

@@ -83,6 +83,9 @@ SNOOZE_HOUR = time(9, 0)
 # ------------------------------------------------------------------ the viewer
 
 
+LANGUAGE_SAMPLE = 2000  # recent conversations whose languages the filter offers
+
+
 @dataclass(frozen=True)
 class Viewer:
     calendar: CalendarName
@@ -314,9 +317,6 @@ class Entry:
     note: Note | None = None
     rules: list[str] = field(default_factory=list)
     new: bool = False  # arrived after the reply form was opened (shown when a reply was refused)
-
-
-LANGUAGE_SAMPLE = 2000
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ is refused with ``StaleView`` naming what changed, unless the person confirms.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from django.db import transaction
 from django.db.models import F
@@ -62,13 +63,15 @@ def reply_send(
     *,
     actor: User | None,
     seen_version: int | None = None,
+    seen_at: datetime | None = None,
     confirm: bool = False,
     to: Message | None = None,
     automatic: bool = False,
     ip: str | None = None,
 ) -> Message:
     """Send ``text`` into the conversation (a reply to ``to`` or its latest received message; a DM
-    in a DM thread). Returns the outgoing message in its final state."""
+    in a DM thread). ``seen_version``/``seen_at``: the version and time of the view it was written
+    in (the collision guard). Returns the outgoing message in its final state."""
     text = text.strip()
     if not text:
         raise DomainError(_("The reply is empty."), fields={"text": "empty"})
@@ -87,7 +90,7 @@ def reply_send(
     with transaction.atomic():
         locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
         if seen_version is not None and locked.version != seen_version and not confirm:
-            changed = _describe_changes(locked, seen_version)
+            changed = _describe_changes(locked, seen_at)
             raise StaleView(changed, fields={"version": "stale"})
         if to is None:
             to = (
@@ -182,17 +185,27 @@ def _finish(outgoing: Message, state: str, *, result: PublishResult | None = Non
     return outgoing
 
 
-def _describe_changes(conversation: Conversation, seen_version: int) -> str:
-    newer = Message.objects.filter(conversation=conversation).order_by("-received_at", "-id")[:20]
-    received = sum(1 for m in newer if m.direction == Direction.IN)
-    repliers = sorted(
-        {(m.sent_by.full_name or m.sent_by.email) for m in newer if m.direction == Direction.OUT and m.sent_by}
-    )
+def _describe_changes(conversation: Conversation, seen_at: datetime | None) -> str:
+    """What moved on since the view the reply was written in (``seen_at``: when it was shown)."""
     parts = [_("This conversation changed since you opened it.")]
-    if repliers:
-        parts.append(_("Replied since: %(names)s.") % {"names": ", ".join(repliers)})
-    if received:
-        parts.append(_("Check the newest messages."))
+    if seen_at is not None:
+        since = list(
+            Message.objects.filter(conversation=conversation, received_at__gt=seen_at).select_related("sent_by")
+        )
+        received = sum(1 for m in since if m.direction == Direction.IN)
+        repliers = sorted(
+            {
+                (m.sent_by.full_name or m.sent_by.email) if m.sent_by else _("someone on the network")
+                for m in since
+                if m.direction == Direction.OUT
+            }
+        )
+        if repliers:
+            parts.append(_("Replied since: %(names)s.") % {"names": ", ".join(repliers)})
+        if received:
+            parts.append(_("Check the newest messages."))
+        if not (repliers or received):
+            parts.append(_("It was reassigned, tagged or noted meanwhile."))
     parts.append(_("Send anyway to confirm."))
     return " ".join(parts)
 

@@ -3,12 +3,14 @@ and the network actions rules ask for (automatic replies, hiding spam)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.tasks import task
+from django.utils import timezone
 
 from sokhan.channels.models import Channel, ChannelStatus
-from sokhan.inbox.models import Message, SendState
+from sokhan.inbox.models import Message, SendState, WebhookDelivery
 from sokhan.inbox.poll import channels_to_poll, poll_channel
 from sokhan.inbox.replies import message_action, reply_send
 from sokhan.inbox.workflow import wake_snoozed
@@ -61,12 +63,6 @@ def hide_task(message_id: int) -> bool:
 def prune_webhook_deliveries() -> int:
     """Forget accepted pushes after a week: Meta deliveries older than the replay window are refused
     anyway, and the Bot API keeps an undelivered update for a day at most."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from sokhan.inbox.models import WebhookDelivery
-
     deleted, _rows = WebhookDelivery.objects.filter(received_at__lt=timezone.now() - timedelta(days=7)).delete()
     return deleted
 

@@ -342,6 +342,7 @@ def reply(request: HttpRequest, membership: Membership, conversation_id: int) ->
             text,
             actor=_user(membership),
             seen_version=seen_version,
+            seen_at=page.parse_seen_at(request.POST.get("seen_at", "")),
             confirm=confirm,
             to=to,
             ip=client_ip(request),

@@ -185,7 +185,9 @@ class InboxSettingsForm(forms.Form):
             self.fields[f"hours_{day}"] = forms.CharField(
                 label=weekday_name(day),
                 required=False,
-                widget=forms.TextInput(attrs={"dir": "ltr", "placeholder": _("Closed")}),
+                # An example of the format (not a value); what an empty day means is the help text.
+                widget=forms.TextInput(attrs={"dir": "ltr", "placeholder": "09:00-17:00"}),
+                help_text=gettext_lazy("Times like 09:00-17:00, several separated by commas; empty: closed."),
             )
         self.fields["timezone"].widget.attrs["dir"] = "ltr"
 
