@@ -51,7 +51,7 @@ from sokhan.inbox.models import (
 )
 from sokhan.inbox.saved_replies import render_saved_reply, saved_reply_check
 from sokhan.networks.types import Capability
-from sokhan.publishing.rules import _find, _fold
+from sokhan.publishing.rules import find_phrase, fold_with_offsets
 
 CONDITION_FIELDS = ("keywords", "sentiment", "channel", "type", "followers", "language")
 ACTIONS = ("tag", "assign", "priority", "hide", "notify", "auto_reply", "close")
@@ -207,7 +207,7 @@ def clean_words(raw: Any, where: str, fields: dict[str, str], key: str) -> list[
                 "max": MAX_WORD_LENGTH,
             }
             return []
-        folded = _fold(word)[0].strip()
+        folded = fold_with_offsets(word)[0].strip()
         if not folded:
             fields[key] = _("%(where)s: “%(word)s” has no letters or digits to match.") % {"where": where, "word": word}
             return []
@@ -537,8 +537,8 @@ class _Text:
 
     def has(self, word: str) -> bool:
         if self._folded is None:
-            self._folded = _fold(self.text)
-        return bool(_find(word, self._folded))
+            self._folded = fold_with_offsets(self.text)
+        return bool(find_phrase(word, self._folded))
 
     def found(self, words: Iterable[str]) -> list[str]:
         return [w for w in words if self.has(w)]

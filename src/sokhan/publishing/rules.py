@@ -79,7 +79,7 @@ class BrandRules:
         if self.max_hashtags is not None and self.max_hashtags < 0:
             raise RuleConfigError(_("max_hashtags must be 0 or more."))
         for name, words in (("banned_words", self.banned_words), ("required_disclosure", self.required_disclosure)):
-            if any(not _fold(word)[0].strip() for word in words):
+            if any(not fold_with_offsets(word)[0].strip() for word in words):
                 raise RuleConfigError(_("%(field)s contains an empty entry.") % {"field": name})
 
     @classmethod
@@ -124,9 +124,9 @@ def _fold_char(char: str) -> str:
     return char.translate(_LETTERS).translate(_DIGITS).casefold()
 
 
-def _fold(text: str) -> tuple[str, list[int], list[int], list[bool]]:
+def fold_with_offsets(text: str) -> tuple[str, list[int], list[int], list[bool]]:
     """Folded text, and for each folded character its start and end in ``text`` and whether a
-    half space came right before it."""
+    half space came right before it. The one whole-word matcher: brand rules and inbox rules use it."""
     folded: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -166,8 +166,8 @@ class _Match:
     end: int
 
 
-def _find(needle: str, haystack: tuple[str, list[int], list[int], list[bool]]) -> list[_Match]:
-    folded_needle = _fold(needle)[0].strip()
+def find_phrase(needle: str, haystack: tuple[str, list[int], list[int], list[bool]]) -> list[_Match]:
+    folded_needle = fold_with_offsets(needle)[0].strip()
     text, starts, ends, joined = haystack
     found: list[_Match] = []
     if not folded_needle:
@@ -185,7 +185,7 @@ def _find(needle: str, haystack: tuple[str, list[int], list[int], list[bool]]) -
 
 def find_word(word: str, text: str) -> list[tuple[int, int]]:
     """Where ``word`` occurs in ``text`` as a whole word (code-point spans, end exclusive)."""
-    return [(match.start, match.end) for match in _find(word, _fold(text))]
+    return [(match.start, match.end) for match in find_phrase(word, fold_with_offsets(text))]
 
 
 def _where(text: str, start: int) -> dict[str, int]:
@@ -201,9 +201,9 @@ def check(text: str, rules: BrandRules, *, sponsored: bool) -> list[RuleFinding]
     def severity(kind: RuleKind) -> Severity:
         return "error" if kind in rules.blocking else "warning"
 
-    haystack = _fold(text)
+    haystack = fold_with_offsets(text)
     for word in _unique(rules.banned_words):
-        for match in _find(word, haystack):
+        for match in find_phrase(word, haystack):
             findings.append(
                 RuleFinding(
                     "banned_word",
@@ -241,7 +241,7 @@ def check(text: str, rules: BrandRules, *, sponsored: bool) -> list[RuleFinding]
             )
 
     needs_disclosure = bool(rules.required_disclosure) and (sponsored or not rules.disclosure_applies_to_sponsored)
-    if needs_disclosure and not any(_find(word, haystack) for word in rules.required_disclosure):
+    if needs_disclosure and not any(find_phrase(word, haystack) for word in rules.required_disclosure):
         options = _(" or ").join(f"“{word}”" for word in rules.required_disclosure)
         message = (
             _("This is a sponsored post: add the disclosure %(options)s.")
@@ -260,7 +260,7 @@ def _unique(words: Iterable[str]) -> list[str]:
     seen: set[str] = set()
     result: list[str] = []
     for word in words:
-        key = _fold(word)[0].strip()
+        key = fold_with_offsets(word)[0].strip()
         if key not in seen:
             seen.add(key)
             result.append(word)
