@@ -40,10 +40,6 @@ class IngestResult:
     created: list[Message] = field(default_factory=list)
     duplicates: int = 0
 
-    @property
-    def conversations(self) -> set[int]:
-        return {m.conversation_id for m in self.created}
-
 
 def rate_sentiment(text: str, language: str) -> tuple[str, float | None]:
     """The sentiment label and score of a text through the product's sentiment model."""

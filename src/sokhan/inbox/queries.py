@@ -8,7 +8,7 @@ that name the bad field. The list is ordered newest activity first and paged by 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -59,7 +59,6 @@ class InboxFilters:
     until: date | None = None
     awaiting: bool = False  # only conversations waiting for a reply
     text: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON form saved views keep (and ``parse_filters`` reads back)."""
