@@ -140,3 +140,72 @@ def test_serve_prints_setup_link_serves_health_and_runs_jobs(db: None) -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def _web_processes(port: int) -> list[int]:
+    """PIDs of the extra web processes serving ``port`` (their command line names it)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"--web-only" in argv and str(port).encode() in argv:
+            found.append(int(entry.name))
+    return found
+
+
+def _get_ok(port: int) -> bool:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/", timeout=5) as response:
+        return bool(response.status == 200)
+
+
+def test_serve_with_processes_shares_the_port_replaces_a_dead_process_and_stops_them_all(db: None) -> None:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [SOKHAN, "serve", "--no-worker", "--processes", "2", "--port", str(port)],
+        env=subprocess_env(),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        while line and "running at" not in line:
+            line = proc.stdout.readline()
+        assert "web processes: 2" in line
+        wait_for(lambda: len(_web_processes(port)) == 1, 30, "the second web process")
+        first = _web_processes(port)[0]
+        wait_for(lambda: all(_get_ok(port) for _ in range(20)), 30, "answers from both processes")
+        # A web process that dies is replaced, and the port keeps answering meanwhile.
+        subprocess.run(["kill", "-9", str(first)], check=True)
+        wait_for(lambda: [p for p in _web_processes(port) if p != first] != [], 30, "a replacement process")
+        assert all(_get_ok(port) for _ in range(20))
+        assert stop(proc) == 0
+        wait_for(lambda: _web_processes(port) == [], 30, "the extra process to stop with the first")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_extra_web_process_exits_when_the_first_is_killed(db: None) -> None:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [SOKHAN, "serve", "--no-worker", "--processes", "2", "--port", str(port)],
+        env=subprocess_env(),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: len(_web_processes(port)) == 1, 30, "the second web process")
+        proc.kill()
+        proc.wait()
+        wait_for(lambda: _web_processes(port) == [], 30, "the orphan to notice and exit")
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -25,7 +25,7 @@ from sokhan.api.ratelimit import RateState, rate_limit_hit
 from sokhan.core.models import Membership, PersonalAccessToken, User
 from sokhan.core.permissions import Perm, role_can
 from sokhan.core.scoping import access_membership
-from sokhan.core.services import token_authenticate
+from sokhan.core.services import token_access
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -78,7 +78,13 @@ class _Check:
         self.perm = perm
         self.scope = scope
 
-    def authorize(self, request: HttpRequest, user: User, token: PersonalAccessToken | None) -> Access:
+    def authorize(
+        self,
+        request: HttpRequest,
+        user: User,
+        token: PersonalAccessToken | None,
+        token_membership: Membership | None = None,
+    ) -> Access:
         ident = f"token:{token.pk}" if token else f"user:{user.pk}"
         rate = rate_limit_hit(ident)
         request.sokhan_rate = rate  # type: ignore[attr-defined]  # read by SokhanAPI for headers
@@ -90,7 +96,7 @@ class _Check:
             # A token is bound to one workspace: anywhere else it behaves as if nothing exists.
             if slug is not None and slug != token.workspace.slug:
                 raise Http404("workspace not found")
-            membership = access_membership(user, token.workspace.slug)
+            membership = token_membership or access_membership(user, token.workspace.slug)
             if not role_can(membership.role, Perm.TOKENS_USE):
                 raise ApiError(403, "forbidden", _("Your role may not use API tokens."))
             needed = self.scope or (Scope.READ if request.method in SAFE_METHODS else Scope.WRITE)
@@ -129,10 +135,11 @@ class TokenAccess(HttpBearer):
         return self.authenticate(request, raw.strip())
 
     def authenticate(self, request: HttpRequest, token: str) -> Access:
-        found = token_authenticate(token)
+        found = token_access(token)
         if found is None:
             raise ApiError(401, "invalid_token", _("This token is unknown, revoked or expired."))
-        return self.check.authorize(request, found.user, found)
+        held, membership = found
+        return self.check.authorize(request, held.user, held, membership)
 
 
 class SessionAccess(APIKeyCookie):

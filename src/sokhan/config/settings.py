@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "sokhan.approvals",
     "sokhan.automation",
     "sokhan.inbox",
+    "sokhan.listening",
     "sokhan.ops",
 ]
 

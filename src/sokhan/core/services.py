@@ -378,17 +378,28 @@ def token_create(
 
 
 def token_authenticate(raw: str) -> PersonalAccessToken | None:
+    found = token_access(raw)
+    return found[0] if found else None
+
+
+def token_access(raw: str) -> tuple[PersonalAccessToken, Membership] | None:
+    """The active token and its holder's membership of the token's workspace, or None. Two queries:
+    every API call by token runs this first."""
     if not raw.startswith(TOKEN_PREFIX):
         return None
     token = PersonalAccessToken.objects.select_related("workspace", "user").filter(token_hash=_hash(raw)).first()
     if token is None or not token.is_active or not token.user.is_active:
         return None
-    if not Membership.objects.filter(workspace=token.workspace, user=token.user).exists():
+    membership = Membership.objects.filter(workspace_id=token.workspace_id, user_id=token.user_id).first()
+    if membership is None:
         return None
+    # The same rows the token query loaded: no second join for what the caller reads next.
+    membership.workspace = token.workspace
+    membership.user = token.user
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
         PersonalAccessToken.objects.filter(pk=token.pk).update(last_used_at=now)
-    return token
+    return token, membership
 
 
 @transaction.atomic

@@ -8,9 +8,9 @@ What one run does (see ``bench/inbox.md``):
    spread over six months, statuses, priorities, assignees, teams, tags, languages and sentiments;
    with ``COPY``, then ``VACUUM (ANALYZE)``. A workspace already loaded with the same sizes is reused,
    so a second run starts in seconds (``--reload`` loads it again, ``--drop`` only deletes it).
-3. Starts ``sokhan serve --no-worker`` on a free 127.0.0.1 port (``SOKHAN_DEBUG=0`` and the API rate
-   limit off, since one token makes every request), with a fresh read-only API token and a signed-in
-   session of the owner.
+3. Starts ``sokhan serve --no-worker`` (one web process per core by default on PostgreSQL) on a free
+   127.0.0.1 port (``SOKHAN_DEBUG=0`` and the API rate limit off, since one token makes every
+   request), with a fresh read-only API token and a signed-in session of the owner.
 4. For each target — ``api_list`` (open conversations), ``api_filtered`` (one agent's conversations
    with one tag, any status) and ``page`` (``/w/bench-inbox/inbox/`` with the session cookie) — runs
    ``wrk`` twice: first unpaced for ``--warmup`` seconds (2 threads, 8 connections: the capacity,
@@ -179,10 +179,10 @@ class Options:
     warmup: int = 10  # length of each unpaced run before it (warms caches, measures capacity)
     connections: int = 32  # of the paced runs: one wrk thread each
     server_threads: int = 16
-    # ``None`` and 1: ``sokhan serve`` as deployed. Otherwise waitress directly, in ``processes``
-    # processes sharing the port (SO_REUSEPORT), keeping database connections ``conn_max_age`` s.
+    # ``None``: as ``sokhan serve`` is deployed (``SOKHAN_DB_CONN_MAX_AGE``'s default, one web
+    # process per core on PostgreSQL); otherwise ``--processes`` and database connections kept this long.
     conn_max_age: int | None = None
-    processes: int = 1
+    processes: int | None = None
     targets: tuple[str, ...] = ("api_list", "api_filtered", "page")
     reload: bool = False
     explain: bool = False
@@ -557,12 +557,12 @@ def free_port() -> int:
 
 
 def server_label(options: Options) -> str:
-    if options.conn_max_age is None and options.processes == 1:
-        return f"sokhan serve --no-worker --threads {options.server_threads}"
-    return (
-        f"waitress x{options.processes} process(es) (SO_REUSEPORT), {options.server_threads} threads each, "
-        f"CONN_MAX_AGE={options.conn_max_age or 0}"
-    )
+    label = f"sokhan serve --no-worker --threads {options.server_threads}"
+    if options.processes is not None:
+        label += f" --processes {options.processes}"
+    if options.conn_max_age is not None:
+        label = f"SOKHAN_DB_CONN_MAX_AGE={options.conn_max_age} {label}"
+    return label
 
 
 def start_servers(options: Options, port: int, log_path: Path) -> list[subprocess.Popen[bytes]]:
@@ -573,52 +573,27 @@ def start_servers(options: Options, port: int, log_path: Path) -> list[subproces
         SOKHAN_DEBUG="0",  # as deployed: no query log, no debug pages
         SOKHAN_API_RATE_LIMIT="0",  # one token makes every request; the limit is for people
     )
-    if options.conn_max_age is None and options.processes == 1:
-        command = [sys.executable, "-m", "sokhan.cli", "serve", "--no-worker", "--host", "127.0.0.1"]
-        command += ["--port", str(port), "--threads", str(options.server_threads)]
-        commands = [command]
-    else:
-        command = [sys.executable, "-m", "sokhan.ops.bench_inbox", "--port", str(port)]
-        command += ["--threads", str(options.server_threads), "--conn-max-age", str(options.conn_max_age or 0)]
-        commands = [command] * options.processes
+    if options.conn_max_age is not None:
+        env["SOKHAN_DB_CONN_MAX_AGE"] = str(options.conn_max_age)
+    command = [sys.executable, "-m", "sokhan.cli", "serve", "--no-worker", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--threads", str(options.server_threads)]
+    if options.processes is not None:
+        command += ["--processes", str(options.processes)]
     with log_path.open("ab") as out:
-        return [subprocess.Popen(c, env=env, stdout=out, stderr=subprocess.STDOUT) for c in commands]
+        return [subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)]
 
 
-def serve_main(argv: list[str]) -> None:
-    """``python -m sokhan.ops.bench_inbox --port P``: the app in waitress on a SO_REUSEPORT socket
-    (so several processes share the port), with persistent database connections if asked."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m sokhan.ops.bench_inbox")
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--threads", type=int, default=16)
-    parser.add_argument("--conn-max-age", type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sokhan.config.settings")
-    import django
-
-    django.setup()
-    from django.db import DEFAULT_DB_ALIAS, connections
-    from waitress import create_server
-
-    from sokhan.config.wsgi import application
-
-    # Before any request thread opens a connection: every thread's connection reads this dict.
-    connections.settings[DEFAULT_DB_ALIAS]["CONN_MAX_AGE"] = args.conn_max_age
-    connections.settings[DEFAULT_DB_ALIAS]["CONN_HEALTH_CHECKS"] = args.conn_max_age > 0
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind(("127.0.0.1", args.port))
-    sock.listen(1024)
-    server = create_server(application, sockets=[sock], threads=args.threads)
-
-    def stop(signum: int, frame: object) -> None:
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, stop)
-    server.run()
+def with_children(pids: list[int]) -> list[int]:
+    """``pids`` and their child processes (the extra web processes ``sokhan serve`` starts)."""
+    found = list(pids)
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(entry.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if parent in pids:
+            found.append(int(entry.parent.name))
+    return found
 
 
 def wait_ready(servers: list[subprocess.Popen[bytes]], url: str, headers: dict[str, str], log_path: Path) -> None:
@@ -702,7 +677,7 @@ def explain(scratch: Scratch, log: Callable[[str], None]) -> None:
     from django.http import QueryDict
 
     from sokhan.core.models import User, Workspace
-    from sokhan.inbox.api import list_rows
+    from sokhan.inbox.api import list_values
     from sokhan.inbox.queries import PAGE_SIZE, conversations_for, parse_filters
 
     workspace = Workspace.objects.get(pk=scratch.workspace_id)
@@ -711,7 +686,7 @@ def explain(scratch: Scratch, log: Callable[[str], None]) -> None:
         ("api_list", "status=open"),
         ("api_filtered", f"assignee={scratch.agent_ids[0]}&tags={FILTER_TAG}"),
     ):
-        rows = list_rows(conversations_for(workspace, parse_filters(QueryDict(query)), user=user))
+        rows = list_values(conversations_for(workspace, parse_filters(QueryDict(query)), user=user))
         sql, params = rows[: PAGE_SIZE + 1].query.sql_with_params()
         with connection.cursor() as cursor:
             cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
@@ -726,8 +701,10 @@ def run(options: Options, *, log: Callable[[str], None] = lambda message: None) 
 
     if options.conversations < 1 or options.messages < options.conversations:
         raise BenchError("--conversations must be at least 1 and --messages at least --conversations.")
-    if options.rate < 1 or options.seconds < 1 or options.connections < 1 or options.processes < 1:
-        raise BenchError("--rate, --seconds, --connections and --processes must be at least 1.")
+    if options.rate < 1 or options.seconds < 1 or options.connections < 1:
+        raise BenchError("--rate, --seconds and --connections must be at least 1.")
+    if options.processes is not None and options.processes < 1:
+        raise BenchError("--processes must be at least 1.")
     unknown = set(options.targets) - {"api_list", "api_filtered", "page"}
     if unknown:
         raise BenchError(f"unknown target(s): {', '.join(sorted(unknown))}")
@@ -773,15 +750,15 @@ def _measure(
             first = targets[0]
             headers = {name: value for name, _sep, value in (h.partition(": ") for h in first.headers)}
             wait_ready(servers, base + first.path, headers, log_path)
-            if options.processes > 1:
-                time.sleep(5)  # the others are still starting; the first answered
+            time.sleep(5)  # the other web processes may still be starting; the first answered
             for target in targets:
                 url = base + target.path
                 log(f"{target.name}: unpaced for {options.warmup} s (warm-up, capacity)")
                 natural = run_wrk(script, url, target.headers, rate=0, seconds=options.warmup, connections=8, threads=2)
                 load_before = os.getloadavg()[0]
                 log(f"{target.name}: {options.rate} requests/s for {options.seconds} s")
-                cpu_before = cpu_seconds([server.pid for server in servers])
+                pids = with_children([server.pid for server in servers])
+                cpu_before = cpu_seconds(pids)
                 paced = run_wrk(
                     script,
                     url,
@@ -791,7 +768,7 @@ def _measure(
                     connections=options.connections,
                     threads=options.connections,
                 )
-                cpu_after = cpu_seconds([server.pid for server in servers])
+                cpu_after = cpu_seconds(pids)
                 cpu_ms = None
                 if cpu_before is not None and cpu_after is not None and paced["requests"]:
                     cpu_ms = round((cpu_after - cpu_before) * 1000 / paced["requests"], 2)
@@ -826,7 +803,3 @@ def _measure(
         finally:
             stop_servers(servers)
     return results
-
-
-if __name__ == "__main__":  # pragma: no cover - started by ``run`` as the server
-    serve_main(sys.argv[1:])

@@ -76,10 +76,13 @@ class Command(BaseCommand):
             type=int,
             default=None,
             metavar="S",
-            help="Run waitress directly keeping database connections S seconds (default: 'sokhan serve' as is).",
+            help="Keep database connections S seconds (SOKHAN_DB_CONN_MAX_AGE; default: as deployed).",
         )
         inbox.add_argument(
-            "--processes", type=int, default=1, help="Run waitress directly in this many processes sharing the port."
+            "--processes",
+            type=int,
+            default=None,
+            help="Web processes of 'sokhan serve' (default: as deployed, one per core on PostgreSQL).",
         )
         inbox.add_argument(
             "--target",

@@ -1,7 +1,9 @@
-"""``sokhan serve``: migrate, then run the web app (waitress) and an in-process worker."""
+"""``sokhan serve``: migrate, then run the web app (waitress, in one or more processes) and an
+in-process worker."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import threading
@@ -9,12 +11,13 @@ from types import FrameType
 from typing import Any
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 from waitress import create_server
 
 from sokhan.config.wsgi import application
 from sokhan.core.setup import setup_link, setup_needed, setup_token
+from sokhan.ops.web_processes import Siblings, can_share_port, default_processes, exit_with_parent, listening_socket
 from sokhan.runtime.worker import Worker, default_batch_size, prepare_worker
 
 
@@ -27,12 +30,34 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=int(os.environ.get("SOKHAN_PORT", "8000")))
         parser.add_argument("--threads", type=int, default=8, help="Web request threads.")
         parser.add_argument("--no-worker", action="store_true", help="Run only the web app.")
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=None,
+            help="Web processes sharing the port (default: SOKHAN_WEB_PROCESSES, else one per core on "
+            "PostgreSQL and one on SQLite).",
+        )
+        # Internal: one of the extra web processes the first one starts (no migrate, worker or banner).
+        parser.add_argument("--web-only", type=int, default=None, metavar="PARENT_PID", help=argparse.SUPPRESS)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["web_only"] is not None:
+            self._serve_only(options)
+            return
         self.check(display_num_errors=False)
         call_command("migrate", interactive=False, verbosity=0)
         if setup_needed():
             self._print_setup(options["host"], options["port"])
+        processes = options["processes"] if options["processes"] is not None else default_processes()
+        if processes < 1:
+            raise CommandError(_("--processes must be at least 1."))
+        if processes > 1 and not can_share_port():
+            self.stderr.write(_("This system cannot share a port between processes: running one web process."))
+            processes = 1
+        sock = listening_socket(options["host"], options["port"], share=processes > 1)
+        siblings = Siblings(processes - 1, host=options["host"], port=options["port"], threads=options["threads"])
+        if processes > 1:
+            siblings.start()
 
         worker: Worker | None = None
         thread: threading.Thread | None = None
@@ -42,7 +67,7 @@ class Command(BaseCommand):
             thread = threading.Thread(target=worker.run, name="sokhan-worker", daemon=True)
             thread.start()
 
-        server = create_server(application, host=options["host"], port=options["port"], threads=options["threads"])
+        server = create_server(application, sockets=[sock], threads=options["threads"])
 
         def stop(signum: int, frame: FrameType | None) -> None:
             if worker is not None:
@@ -53,10 +78,14 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         self.stdout.write(
-            _("Sokhan is running at http://%(host)s:%(port)s/ (worker: %(worker)s). Stop with Ctrl+C.")
+            _(
+                "Sokhan is running at http://%(host)s:%(port)s/ (web processes: %(processes)s, worker: "
+                "%(worker)s). Stop with Ctrl+C."
+            )
             % {
                 "host": options["host"],
                 "port": options["port"],
+                "processes": processes,
                 "worker": _("off") if worker is None else _("on"),
             }
         )
@@ -64,10 +93,26 @@ class Command(BaseCommand):
         try:
             server.run()
         finally:
+            siblings.stop()
             if worker is not None and thread is not None:
                 worker.request_stop()
                 thread.join(timeout=worker.lease.total_seconds())
             self.stdout.write(_("Sokhan stopped."))
+
+    def _serve_only(self, options: dict[str, Any]) -> None:
+        sock = listening_socket(options["host"], options["port"], share=True)
+        server = create_server(application, sockets=[sock], threads=options["threads"])
+
+        def stop(signum: int, frame: FrameType | None) -> None:
+            raise SystemExit(0)
+
+        signal.signal(signal.SIGTERM, stop)
+        # Ctrl+C reaches the whole process group: the first process stops this one in order.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        threading.Thread(
+            target=exit_with_parent, args=(options["web_only"],), name="sokhan-parent-watch", daemon=True
+        ).start()
+        server.run()
 
     def _print_setup(self, host: str, port: int) -> None:
         link = setup_link()
