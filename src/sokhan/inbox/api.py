@@ -28,8 +28,19 @@ from sokhan.core.permissions import Perm
 from sokhan.core.services import audit_record
 from sokhan.inbox import workflow
 from sokhan.inbox.models import Activity, Conversation, Message, Note, RuleHit, SavedView, Team
-from sokhan.inbox.queries import LIST_FIELDS, MAX_PAGE_SIZE, PAGE_SIZE, conversations_for, page_of, parse_filters
+from sokhan.inbox.private_messages import private_message_send
+from sokhan.inbox.queries import (
+    LIST_FIELDS,
+    MAX_PAGE_SIZE,
+    PAGE_SIZE,
+    conversations_for,
+    keyset,
+    next_cursor,
+    page_size,
+    parse_filters,
+)
 from sokhan.inbox.replies import MAX_REPLY_CHARS, message_action, reply_retry, reply_send
+from sokhan.inbox.reply_media import MAX_ATTACHMENTS
 
 router = Router(tags=["inbox"])
 
@@ -59,6 +70,7 @@ DETAIL_ONLY = (
     "created_at",
     "updated_at",
     "closed_at",
+    "origin_message",
 )
 _ALLOWED = "Comma-separated or repeated."
 
@@ -131,6 +143,13 @@ class ConversationPage(Schema):
     next: str | None = Field(description="Pass as `before` for the next page; null on the last page.")
 
 
+class AttachmentOut(Schema):
+    asset_id: int | None = Field(description="The media library file (`/workspaces/{ws}/media/{id}`).")
+    name: str
+    mime_type: str
+    alt_text: str
+
+
 class MessageOut(Schema):
     id: int
     direction: str = Field(description="`in` (received) or `out` (sent).")
@@ -154,6 +173,7 @@ class MessageOut(Schema):
     send_state: str = Field(description="Sent messages: `sending`, `sent`, `failed` (may be retried) or `unknown`.")
     send_error: str
     automatic: bool
+    attachments: list[AttachmentOut] = Field(description="Sent messages: the files sent with it.")
 
 
 class NoteOut(Schema):
@@ -187,6 +207,10 @@ class ConversationOut(ConversationItem):
     created_at: datetime
     updated_at: datetime
     closed_at: datetime | None
+    origin_message_id: int | None = Field(
+        description="A direct-message conversation opened from a comment or mention: the message it started from."
+    )
+    origin_conversation_id: int | None = Field(description="The conversation of `origin_message_id`.")
     messages: list[MessageOut] = Field(description=f"Oldest first; the newest {MESSAGE_LIMIT} at most.")
     notes: list[NoteOut]
     rule_hits: list[RuleHitOut]
@@ -203,11 +227,30 @@ class ReplyIn(Schema):
     )
     confirm: bool = Field(False, description="Send even though the conversation changed.")
     to: int | None = Field(None, description="The message id to answer; the latest received one by default.")
+    media: list[int] = Field(
+        default_factory=list,
+        max_length=MAX_ATTACHMENTS,
+        description="Media library ids to send with it, where the network takes media in a reply (see the "
+        "channel's `reply_media` capability and limits); the text may then be empty.",
+    )
 
 
 class ReplyOut(Schema):
     message: MessageOut
     version: int = Field(description="The conversation's version after the reply.")
+
+
+class PrivateIn(Schema):
+    text: str = Field(max_length=MAX_REPLY_CHARS)
+    media: list[int] = Field(
+        default_factory=list, max_length=MAX_ATTACHMENTS, description="Media library ids to send with it."
+    )
+
+
+class PrivateOut(Schema):
+    message: MessageOut
+    conversation_id: int = Field(description="The direct-message conversation it went into.")
+    version: int = Field(description="That conversation's version after the message.")
 
 
 class AssignIn(Schema):
@@ -280,6 +323,24 @@ def list_rows(rows: QuerySet[Conversation]) -> QuerySet[Conversation]:
     return rows.select_related("channel", "assignee", "team").only(*LIST_ONLY)
 
 
+def list_values(rows: QuerySet[Conversation], *extra: str) -> QuerySet[Conversation, dict[str, Any]]:
+    """``rows`` as the list reads them (``LIST_ONLY`` keys), without building models: a page of 50
+    as model instances with their channel, assignee and team costs more CPU than its query."""
+    found: QuerySet[Conversation, dict[str, Any]] = rows.values(*LIST_ONLY, *extra)
+    return found
+
+
+def row_of(c: Conversation) -> dict[str, Any]:
+    """A loaded conversation in ``list_values``'s shape."""
+    return {
+        **{name: getattr(c, name) for name in LIST_FIELDS},
+        "channel__network": c.channel.network,
+        "channel__display_name": c.channel.display_name,
+        "assignee__email": c.assignee.email if c.assignee_id and c.assignee else None,
+        "team__name": c.team.name if c.team_id and c.team else None,
+    }
+
+
 def tags_of(ids: list[int]) -> dict[int, list[str]]:
     """The tag names of these conversations, in one query. (Django's ``prefetch_related`` builds a
     manager and a model per row: about 3.5 ms for a page of 50, more than the page's own query.)"""
@@ -291,34 +352,34 @@ def tags_of(ids: list[int]) -> dict[int, list[str]]:
     return found
 
 
-def items_out(conversations: list[Conversation]) -> list[dict[str, Any]]:
-    tags = tags_of([c.pk for c in conversations])
-    return [item_out(c, tags[c.pk]) for c in conversations]
+def items_out(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    tags = tags_of([row["id"] for row in rows])
+    return [item_out(row, tags[row["id"]]) for row in rows]
 
 
-def item_out(c: Conversation, tags: list[str]) -> dict[str, Any]:
+def item_out(row: dict[str, Any], tags: list[str]) -> dict[str, Any]:
     return {
-        "id": c.pk,
-        "channel": {"id": c.channel_id, "network": c.channel.network, "name": c.channel.display_name},
-        "kind": c.kind,
-        "status": c.status,
-        "priority": c.priority,
-        "assignee_id": c.assignee_id,
-        "assignee": c.assignee.email if c.assignee_id and c.assignee else None,
-        "team_id": c.team_id,
-        "team": c.team.name if c.team_id and c.team else None,
+        "id": row["id"],
+        "channel": {"id": row["channel_id"], "network": row["channel__network"], "name": row["channel__display_name"]},
+        "kind": row["kind"],
+        "status": row["status"],
+        "priority": row["priority"],
+        "assignee_id": row["assignee_id"],
+        "assignee": row["assignee__email"],
+        "team_id": row["team_id"],
+        "team": row["team__name"],
         "tags": tags,
-        "language": c.language,
-        "sentiment": c.sentiment,
-        "contact_handle": c.contact_handle,
-        "contact_name": c.contact_name,
-        "preview": c.preview,
-        "message_count": c.message_count,
-        "last_message_at": c.last_message_at,
-        "awaiting_since": c.awaiting_since,
-        "snoozed_until": c.snoozed_until,
-        "version": c.version,
-        "subject_text": c.subject_text,
+        "language": row["language"],
+        "sentiment": row["sentiment"],
+        "contact_handle": row["contact_handle"],
+        "contact_name": row["contact_name"],
+        "preview": row["preview"],
+        "message_count": row["message_count"],
+        "last_message_at": row["last_message_at"],
+        "awaiting_since": row["awaiting_since"],
+        "snoozed_until": row["snoozed_until"],
+        "version": row["version"],
+        "subject_text": row["subject_text"],
     }
 
 
@@ -346,6 +407,16 @@ def message_out(m: Message) -> dict[str, Any]:
         "send_state": m.send_state,
         "send_error": m.send_error,
         "automatic": m.automatic,
+        "attachments": [
+            {
+                "asset_id": a.get("asset_id"),
+                "name": str(a.get("name", "")),
+                "mime_type": str(a.get("mime_type", "")),
+                "alt_text": str(a.get("alt_text", "")),
+            }
+            for a in m.attachments or []
+            if isinstance(a, dict)
+        ],
     }
 
 
@@ -355,7 +426,7 @@ def conversation_out(c: Conversation, user: User) -> dict[str, Any]:
     notes = c.notes.select_related("author").prefetch_related(Prefetch("mentions", queryset=User.objects.only("email")))
     hits = RuleHit.objects.filter(message_id__in=[m.pk for m in messages]).order_by("created_at", "id")
     return {
-        **item_out(c, tags_of([c.pk])[c.pk]),
+        **item_out(row_of(c), tags_of([c.pk])[c.pk]),
         "thread_key": c.thread_key,
         "subject_remote_id": c.subject_remote_id,
         "subject_url": c.subject_url,
@@ -364,6 +435,12 @@ def conversation_out(c: Conversation, user: User) -> dict[str, Any]:
         "created_at": c.created_at,
         "updated_at": c.updated_at,
         "closed_at": c.closed_at,
+        "origin_message_id": c.origin_message_id,
+        "origin_conversation_id": (
+            Message.objects.filter(pk=c.origin_message_id).values_list("conversation_id", flat=True).first()
+            if c.origin_message_id
+            else None
+        ),
         "messages": [message_out(m) for m in messages],
         "notes": [note_out(n) for n in notes],
         "rule_hits": [
@@ -432,7 +509,7 @@ def _message(workspace: Workspace, message_id: int, *, conversation: Conversatio
 
 
 def _item(conversation_id: int) -> dict[str, Any]:
-    return items_out([list_rows(Conversation.objects.filter(pk=conversation_id)).get()])[0]
+    return items_out(list(list_values(Conversation.objects.filter(pk=conversation_id))))[0]
 
 
 def _version(conversation_id: int) -> int:
@@ -471,9 +548,12 @@ def conversations_list(
     membership = _membership(request)
     # The raw query string, not ``filters``: it keeps repeated and comma-separated values and ``q``.
     parsed = parse_filters(request.GET)
-    rows = list_rows(conversations_for(membership.workspace, parsed, user=membership.user))
+    rows = conversations_for(membership.workspace, parsed, user=membership.user)
     # A '+' in the cursor's time zone arrives as a space when the client did not encode it.
-    items, cursor = page_of(rows, before=page.before.replace(" ", "+"), size=page.size)
+    size = page_size(page.size)
+    found = list(list_values(keyset(rows, page.before.replace(" ", "+")))[: size + 1])
+    items = found[:size]
+    cursor = next_cursor(items[-1]["last_message_at"], items[-1]["id"]) if len(found) > size else ""
     body = {"results": items_out(items), "next": cursor or None}
     # The inbox's hot path: written out as is, skipping ninja's validation of what ``items_out`` built
     # (about 10 % of the request's CPU for a page of 50). The shape is ``ConversationPage``, which the
@@ -510,11 +590,11 @@ def conversations_updates(
     else:
         rows = rows.filter(Q(updated_at__gt=at) | Q(updated_at=at, id__gt=after_id))
     size = params.size
-    items = list(list_rows(rows).only(*LIST_ONLY, "updated_at").order_by("updated_at", "id")[: size + 1])
+    items = list(list_values(rows.order_by("updated_at", "id"), "updated_at")[: size + 1])
     more = len(items) > size
     items = items[:size]
     if more:
-        following = f"{items[-1].updated_at.isoformat()}|{items[-1].pk}"
+        following = f"{items[-1]['updated_at'].isoformat()}|{items[-1]['id']}"
     else:
         following = max(at, clock - UPDATES_OVERLAP).isoformat()
     return {"results": items_out(items), "more": more, "next": following}
@@ -564,8 +644,32 @@ def conversations_reply(
         confirm=payload.confirm,
         to=to,
         ip=client_ip(request),
+        media=payload.media,
     )
     return Status(201, {"message": message_out(sent), "version": _version(conversation.pk)})
+
+
+@router.post(
+    f"{BASE}/messages/{{message_id}}/private",
+    response={201: PrivateOut, **ERRORS},
+    auth=access(Perm.INBOX_REPLY, Scope.WRITE),
+)
+def messages_private(request: HttpRequest, ws: str, message_id: int, payload: PrivateIn) -> Status[dict[str, Any]]:
+    """Message the author of a received comment or mention privately: into the direct-message
+    conversation with them on the same channel (created when there is none, pointing back at this
+    message). Facebook and Instagram send Meta's private reply (once per comment, within 7 days);
+    Mastodon, Matrix, Telegram and Bale a direct message. A network or message that does not allow it
+    is a 400 ``not_supported`` saying why; the answer is 201 with the message in its final state, as
+    for a reply."""
+    membership = _membership(request)
+    message = _message(membership.workspace, message_id)
+    sent = private_message_send(
+        message, payload.text, actor=membership.user, media=payload.media, ip=client_ip(request)
+    )
+    conversation_id = sent.conversation_id
+    return Status(
+        201, {"message": message_out(sent), "conversation_id": conversation_id, "version": _version(conversation_id)}
+    )
 
 
 @router.post(

@@ -140,6 +140,9 @@ class Conversation(models.Model):
     created_at = models.DateTimeField(default=now)
     updated_at = models.DateTimeField(default=now)
     closed_at = models.DateTimeField(null=True, blank=True)
+    # A direct-message thread an agent opened from a comment or mention ("message privately"): the
+    # message it started from, shown as context (the latest one when it was opened more than once).
+    origin_message = models.ForeignKey("Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
 
     class Meta:
         ordering: ClassVar = ["-last_message_at", "-id"]
@@ -196,6 +199,12 @@ class Message(models.Model):
     send_error = models.TextField(blank=True)
     idempotency_key = models.CharField(max_length=64, blank=True)
     automatic = models.BooleanField(default=False)  # sent by a rule, not a person
+    # How it goes out (the connector operation: reply, send_dm, private_reply), so a retry sends it
+    # the same way; empty on older rows (decided from the conversation).
+    send_method = models.CharField(max_length=16, blank=True)
+    # Files sent with it, from the media library: [{asset_id, name, path, mime_type, alt_text, width,
+    # height, duration_seconds}] (``path``: the original or the rendition made for the network).
+    attachments = models.JSONField(default=_list, blank=True)
     raw = models.JSONField(default=_dict, blank=True)
 
     class Meta:

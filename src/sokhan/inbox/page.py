@@ -50,8 +50,11 @@ from sokhan.inbox.models import (
     Tag,
     Team,
 )
+from sokhan.inbox.page_replies import Attachment, attachments_of
+from sokhan.inbox.private_messages import PrivateRoute, private_route
 from sokhan.inbox.queries import InboxFilters, conversations_for, page_of, parse_filters
 from sokhan.inbox.replies import can_delete_others
+from sokhan.inbox.reply_media import can_attach
 from sokhan.inbox.saved_replies import render_saved_reply, saved_replies_for
 from sokhan.networks.types import Capability
 
@@ -317,6 +320,8 @@ class Entry:
     note: Note | None = None
     rules: list[str] = field(default_factory=list)
     new: bool = False  # arrived after the reply form was opened (shown when a reply was refused)
+    attachments: list[Attachment] = field(default_factory=list)  # files a sent message carried
+    private: PrivateRoute | None = None  # a received message: whether its author can be messaged privately
 
 
 @dataclass(frozen=True)
@@ -326,6 +331,7 @@ class Abilities:
     hide: bool
     delete: bool
     network: str
+    reply_media: bool = False  # files from the library may go with a reply here
 
 
 def abilities_of(conversation: Conversation) -> Abilities:
@@ -340,6 +346,7 @@ def abilities_of(conversation: Conversation) -> Abilities:
         hide=cls.has(Capability.HIDE),
         delete=can_delete_others(conversation.channel.network),
         network=str(cls.name),
+        reply_media=can_attach(cls, direct=needed == Capability.SEND_DM),
     )
 
 
@@ -372,12 +379,16 @@ def timeline(conversation: Conversation, *, new_after: datetime | None = None) -
         .order_by("created_at", "id")
     )
     notes = list(Note.objects.filter(conversation=conversation).select_related("author").order_by("created_at", "id"))
+    files = attachments_of(messages, conversation.workspace)
+    dm = conversation.kind == Kind.DM
     entries = [
         Entry(
             at=m.created_at,
             message=m,
             rules=[text for hit in m.rule_hits.all() for text in rule_hit_text(hit)],
             new=bool(new_after and m.received_at > new_after),
+            attachments=files.get(m.pk, []),
+            private=private_route(m, conversation) if m.direction == Direction.IN and not dm else None,
         )
         for m in messages
     ]

@@ -199,20 +199,31 @@ def conversations_for(
     return rows.order_by("-last_message_at", "-id")
 
 
+def page_size(size: int) -> int:
+    return max(1, min(size, MAX_PAGE_SIZE))
+
+
+def keyset(rows: QuerySet[Conversation], before: str) -> QuerySet[Conversation]:
+    """``rows`` after the cursor ``before`` (``<iso time>|<id>``, from ``next_cursor``)."""
+    if not before:
+        return rows
+    try:
+        stamp, _sep, pk = before.rpartition("|")
+        at, last_id = datetime.fromisoformat(stamp), int(pk)
+    except ValueError:
+        raise DomainError(_("The page cursor is not valid."), fields={"before": "invalid"}) from None
+    return rows.filter(Q(last_message_at__lt=at) | Q(last_message_at=at, id__lt=last_id))
+
+
+def next_cursor(last_message_at: datetime | None, pk: int) -> str:
+    return f"{last_message_at.isoformat()}|{pk}" if last_message_at is not None else ""
+
+
 def page_of(rows: QuerySet[Conversation], *, before: str = "", size: int = PAGE_SIZE) -> tuple[list[Conversation], str]:
     """One page and the cursor of the next (``""`` at the end). ``before`` is ``<iso time>|<id>``."""
-    size = max(1, min(size, MAX_PAGE_SIZE))
-    if before:
-        try:
-            stamp, _sep, pk = before.rpartition("|")
-            at, last_id = datetime.fromisoformat(stamp), int(pk)
-        except ValueError:
-            raise DomainError(_("The page cursor is not valid."), fields={"before": "invalid"}) from None
-        rows = rows.filter(Q(last_message_at__lt=at) | Q(last_message_at=at, id__lt=last_id))
-    items = list(rows.select_related("channel", "assignee", "team")[: size + 1])
+    size = page_size(size)
+    items = list(keyset(rows, before).select_related("channel", "assignee", "team")[: size + 1])
     more = len(items) > size
     items = items[:size]
-    cursor = ""
-    if more and items and items[-1].last_message_at is not None:
-        cursor = f"{items[-1].last_message_at.isoformat()}|{items[-1].pk}"
+    cursor = next_cursor(items[-1].last_message_at, items[-1].pk) if more and items else ""
     return items, cursor

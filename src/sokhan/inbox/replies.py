@@ -13,9 +13,11 @@ is refused with ``StaleView`` naming what changed, unless the person confirms.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,6 +28,7 @@ from sokhan.core.models import User
 from sokhan.core.services import audit_record
 from sokhan.inbox.ingest import note_message
 from sokhan.inbox.models import Conversation, Direction, Kind, Message, SendState
+from sokhan.inbox.reply_media import attachments_for, media_files
 from sokhan.networks.errors import ConnectorError, OutcomeUnknown, Rejected
 from sokhan.networks.types import Capability, MessageKind, PublishResult, RemoteMessage
 
@@ -57,6 +60,20 @@ def remote_message(message: Message) -> RemoteMessage:
     )
 
 
+# How an outgoing message goes out: the connector operation (``Message.send_method``).
+REPLY, SEND_DM, PRIVATE_REPLY = "reply", "send_dm", "private_reply"
+
+
+def clean_text(text: str, *, with_media: bool) -> str:
+    """The message's text, or an error naming what is wrong (empty is fine with media)."""
+    text = text.strip()
+    if not text and not with_media:
+        raise DomainError(_("The reply is empty."), fields={"text": "empty"})
+    if len(text) > MAX_REPLY_CHARS:
+        raise DomainError(_("The reply is too long."), fields={"text": "too_long"})
+    return text
+
+
 def reply_send(
     conversation: Conversation,
     text: str,
@@ -68,15 +85,13 @@ def reply_send(
     to: Message | None = None,
     automatic: bool = False,
     ip: str | None = None,
+    media: Sequence[int] = (),
 ) -> Message:
     """Send ``text`` into the conversation (a reply to ``to`` or its latest received message; a DM
-    in a DM thread). ``seen_version``/``seen_at``: the version and time of the view it was written
-    in (the collision guard). Returns the outgoing message in its final state."""
-    text = text.strip()
-    if not text:
-        raise DomainError(_("The reply is empty."), fields={"text": "empty"})
-    if len(text) > MAX_REPLY_CHARS:
-        raise DomainError(_("The reply is too long."), fields={"text": "too_long"})
+    in a DM thread), with the library files ``media`` where the network takes them.
+    ``seen_version``/``seen_at``: the version and time of the view it was written in (the collision
+    guard). Returns the outgoing message in its final state."""
+    text = clean_text(text, with_media=bool(media))
     channel = conversation.channel
     cls = connector_class(channel.network)
     dm = conversation.kind == Kind.DM
@@ -87,6 +102,8 @@ def reply_send(
             fields={"text": "not_supported"},
             code="not_supported",
         )
+    method = SEND_DM if needed == Capability.SEND_DM else REPLY
+    attachments = attachments_for(conversation.workspace_id, media, cls, direct=method == SEND_DM)
     with transaction.atomic():
         locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
         if seen_version is not None and locked.version != seen_version and not confirm:
@@ -98,34 +115,53 @@ def reply_send(
                 .order_by("-created_at", "-id")
                 .first()
             )
-        if to is None and not (dm and needed == Capability.SEND_DM):
+        if to is None and method != SEND_DM:
             raise DomainError(_("There is no received message to answer."), fields={"to": "missing"})
-        now = timezone.now()
-        outgoing = Message.objects.create(
-            workspace_id=locked.workspace_id,
-            conversation=locked,
-            channel=channel,
-            direction=Direction.OUT,
-            kind=locked.kind,
-            text=text,
-            in_reply_to=to.remote_id if to else "",
-            created_at=now,
-            received_at=now,
-            needs_response=False,
-            sent_by=actor,
-            send_state=SendState.SENDING,
-            idempotency_key=uuid.uuid4().hex,
-            automatic=automatic,
+        outgoing = new_outgoing(
+            locked, text, to=to, actor=actor, method=method, attachments=attachments, automatic=automatic
         )
         audit_record(
             workspace=locked.workspace,
             actor=actor,
             action="inbox.reply",
             target=f"conversation:{locked.pk}",
-            data={"message": outgoing.pk, "automatic": automatic},
+            data={"message": outgoing.pk, "automatic": automatic, "media": [a["asset_id"] for a in attachments]},
             ip=ip,
         )
-    return _deliver(outgoing, to, dm_recipient=locked.contact_remote_id or locked.thread_key, use_dm=needed)
+    return deliver(outgoing, to, dm_recipient=locked.contact_remote_id or locked.thread_key)
+
+
+def new_outgoing(
+    conversation: Conversation,
+    text: str,
+    *,
+    to: Message | None,
+    actor: User | None,
+    method: str,
+    attachments: list[dict[str, Any]],
+    automatic: bool = False,
+) -> Message:
+    """The outgoing message, committed as ``sending`` with its own idempotency key (call inside the
+    transaction that locked ``conversation``; :func:`deliver` sends it after the commit)."""
+    now = timezone.now()
+    return Message.objects.create(
+        workspace_id=conversation.workspace_id,
+        conversation=conversation,
+        channel_id=conversation.channel_id,
+        direction=Direction.OUT,
+        kind=conversation.kind,
+        text=text,
+        in_reply_to=to.remote_id if to else "",
+        created_at=now,
+        received_at=now,
+        needs_response=False,
+        sent_by=actor,
+        send_state=SendState.SENDING,
+        idempotency_key=uuid.uuid4().hex,
+        send_method=method,
+        attachments=attachments,
+        automatic=automatic,
+    )
 
 
 def reply_retry(message: Message, *, actor: User | None) -> Message:
@@ -136,22 +172,36 @@ def reply_retry(message: Message, *, actor: User | None) -> Message:
     conversation = message.conversation
     Message.objects.filter(pk=message.pk).update(send_state=SendState.SENDING, send_error="")
     message.refresh_from_db()
-    return _deliver(message, to, dm_recipient=conversation.contact_remote_id or conversation.thread_key, use_dm=None)
+    return deliver(message, to, dm_recipient=conversation.contact_remote_id or conversation.thread_key)
 
 
-def _deliver(outgoing: Message, to: Message | None, *, dm_recipient: str, use_dm: Capability | None) -> Message:
+def _method_of(outgoing: Message) -> str:
+    """How ``outgoing`` goes out: as recorded, or (rows from before that was recorded) decided again
+    from the conversation."""
+    if outgoing.send_method:
+        return outgoing.send_method
+    dm = outgoing.kind == Kind.DM and connector_class(outgoing.channel.network).has(Capability.SEND_DM)
+    return SEND_DM if dm else REPLY
+
+
+def deliver(outgoing: Message, to: Message | None, *, dm_recipient: str) -> Message:
+    """Call the network for a committed ``sending`` message and record the outcome."""
     channel = outgoing.channel
-    cls = connector_class(channel.network)
-    # A retry decides again from the conversation; a first send was told what to use.
-    dm = (outgoing.kind == Kind.DM and cls.has(Capability.SEND_DM)) if use_dm is None else use_dm == Capability.SEND_DM
+    method = _method_of(outgoing)
+    media = media_files(outgoing.attachments or [])
+    # Only with media: a third-party connector written before media keeps working for text.
+    extra: dict[str, Any] = {"media": media} if media else {}
     try:
-        if dm:
+        if method == SEND_DM:
             result: PublishResult = call(
-                channel, "send_dm", dm_recipient, outgoing.text, idempotency_key=outgoing.idempotency_key
+                channel, SEND_DM, dm_recipient, outgoing.text, idempotency_key=outgoing.idempotency_key, **extra
             )
+        elif to is None:  # a retry whose message was removed meanwhile: nothing to answer
+            return _finish(outgoing, SendState.FAILED, error=_("The message it answers is no longer stored."))
         else:
-            assert to is not None
-            result = call(channel, "reply", remote_message(to), outgoing.text, idempotency_key=outgoing.idempotency_key)
+            result = call(
+                channel, method, remote_message(to), outgoing.text, idempotency_key=outgoing.idempotency_key, **extra
+            )
     except OutcomeUnknown as exc:
         return _finish(outgoing, SendState.UNKNOWN, error=str(exc))
     except (Rejected, ChannelUnavailable) as exc:
@@ -179,10 +229,34 @@ def _finish(outgoing: Message, state: str, *, result: PublishResult | None = Non
             outgoing.remote_id, outgoing.url = result.remote_id, result.url[:1000]
             outgoing.created_at = result.published_at or outgoing.created_at
             fields += ["remote_id", "url", "created_at"]
+            _adopt_thread(conversation, result, private=outgoing.send_method == PRIVATE_REPLY)
         outgoing.save(update_fields=fields)
         if state == SendState.SENT:
             note_message(conversation, outgoing, now=timezone.now())
     return outgoing
+
+
+def _adopt_thread(conversation: Conversation, result: PublishResult, *, private: bool) -> None:
+    """A direct message the network put in a thread it names (a Matrix room; after Meta's private
+    reply, the person's page-scoped id): key the DM conversation by it, so what they answer threads
+    here. After a private reply that id is also who to message next."""
+    key = result.conversation_id[:255]
+    if conversation.kind != Kind.DM or not key:
+        return
+    if private and conversation.contact_remote_id != key:
+        conversation.contact_remote_id = key
+        conversation.save(update_fields=["contact_remote_id"])
+    if conversation.thread_key == key:
+        return
+    taken = Conversation.objects.filter(channel_id=conversation.channel_id, kind=Kind.DM, thread_key=key)
+    if taken.exists():
+        return  # they wrote to us meanwhile: that thread exists; this one keeps its key
+    old, conversation.thread_key = conversation.thread_key, key
+    try:
+        with transaction.atomic():
+            conversation.save(update_fields=["thread_key"])
+    except IntegrityError:  # created at this very moment by an incoming message
+        conversation.thread_key = old
 
 
 def _describe_changes(conversation: Conversation, seen_at: datetime | None) -> str:

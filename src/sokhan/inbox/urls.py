@@ -22,5 +22,6 @@ urlpatterns: list[URLPattern] = [
     path(f"{_C}presence/", views.presence, name="presence"),
     path(f"{_C}messages/<int:message_id>/action/", views.act_on_message, name="message_action"),
     path(f"{_C}messages/<int:message_id>/retry/", views.retry, name="retry"),
+    path(f"{_C}messages/<int:message_id>/private/", views.message_private, name="message_private"),
 ]
 urlpatterns += config_urlpatterns

@@ -4,7 +4,7 @@ heartbeat and the list's live updates. What they show is built in ``sokhan.inbox
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,9 +19,12 @@ from django.views.decorators.http import require_GET, require_POST
 from sokhan.core.errors import DomainError
 from sokhan.core.models import Membership, User
 from sokhan.core.permissions import Perm
-from sokhan.inbox import page, workflow
+from sokhan.inbox import page, page_replies, workflow
 from sokhan.inbox.models import Activity, Conversation, Message, SendState, Status, Team
+from sokhan.inbox.private_messages import private_message_send
 from sokhan.inbox.replies import StaleView, message_action, reply_retry, reply_send
+from sokhan.media.services import asset_upload
+from sokhan.networks.types import Capability
 from sokhan.web.access import workspace_context, workspace_page
 from sokhan.web.http import client_ip
 from sokhan.web.views.common import safe_next
@@ -110,6 +113,7 @@ def _conversation_context(
     stale: str = "",
     seen_version: int | None = None,
     seen_at: str = "",
+    chosen_media: Sequence[int] = (),
 ) -> dict[str, Any]:
     user = _user(membership)
     saved: list[dict[str, Any]] = page.saved_replies(conversation, user)
@@ -136,6 +140,21 @@ def _conversation_context(
         "version": seen_version if stale and seen_version is not None else conversation.version,
         "seen_at": seen_at if stale and seen_at else timezone.now().isoformat(),
         "presence_others": workflow.presence_others(conversation, user),
+        **_media_context(membership, conversation, chosen_media),
+    }
+
+
+def _media_context(membership: Membership, conversation: Conversation, chosen: Sequence[int]) -> dict[str, Any]:
+    """The reply form's library files (and whether uploading is allowed), the private-message form's
+    (direct messages may take other files than replies), and where a DM conversation started."""
+    cls = page_replies.connector_of(conversation.channel.network)
+    direct_ok = cls is not None and cls.has(Capability.DM_MEDIA)
+    return {
+        "library": page_replies.library_choices(membership.workspace, cls),
+        "direct_library": page_replies.library_choices(membership.workspace, cls) if direct_ok else [],
+        "chosen_media": set(chosen),
+        "can_upload": page_replies.can_upload(membership),
+        "origin": page_replies.origin_of(conversation),
     }
 
 
@@ -336,7 +355,9 @@ def reply(request: HttpRequest, membership: Membership, conversation_id: int) ->
     to = _message(conversation, int(raw_to)) if raw_to.isdigit() else None
     back = _back(request, membership, conversation)
     list_query = QueryDict(urlsplit(back).query)
+    media: list[int] = []
     try:
+        media = _chosen_media(request, membership)
         sent = reply_send(
             conversation,
             text,
@@ -346,6 +367,7 @@ def reply(request: HttpRequest, membership: Membership, conversation_id: int) ->
             confirm=confirm,
             to=to,
             ip=client_ip(request),
+            media=media,
         )
     except StaleView as stale:
         conversation.refresh_from_db()
@@ -363,6 +385,7 @@ def reply(request: HttpRequest, membership: Membership, conversation_id: int) ->
             stale=stale.message,
             seen_version=seen_version,
             seen_at=request.POST.get("seen_at", ""),
+            chosen_media=media,
         )
     except DomainError as error:
         if _wants_json(request):
@@ -376,6 +399,7 @@ def reply(request: HttpRequest, membership: Membership, conversation_id: int) ->
             status=error.status,
             reply_text=text,
             reply_error=error.message,
+            chosen_media=media,
         )
     ok, said = _sent_text(sent)
     if _wants_json(request):
@@ -391,6 +415,55 @@ def reply(request: HttpRequest, membership: Membership, conversation_id: int) ->
         return JsonResponse(body, status=200 if ok else 502)
     (messages.success if ok else messages.error)(request, said)
     return redirect(back)
+
+
+def _chosen_media(request: HttpRequest, membership: Membership) -> list[int]:
+    """Library ids ticked in the form, then files uploaded with it (added to the library first)."""
+    chosen = [int(v) for v in request.POST.getlist("media") if v.isdigit()]
+    uploads = [f for f in request.FILES.getlist("upload") if f.size]
+    if uploads and not page_replies.can_upload(membership):
+        raise DomainError(_("Your role may not add files to the media library."), fields={"upload": "forbidden"})
+    for upload in uploads:
+        stored = asset_upload(actor=membership, chunks=upload.chunks(), name=upload.name or "", ip=client_ip(request))
+        chosen.append(stored.asset.pk)
+    return list(dict.fromkeys(chosen))
+
+
+@workspace_page(Perm.INBOX_REPLY)
+@require_POST
+def message_private(
+    request: HttpRequest, membership: Membership, conversation_id: int, message_id: int
+) -> HttpResponse:
+    """The "message privately" action on a received comment or mention: the message goes into the
+    direct-message conversation with its author, where the person is then taken."""
+    conversation = _conversation(membership, conversation_id)
+    message = _message(conversation, message_id)
+    try:
+        media = _chosen_media(request, membership)
+        sent = private_message_send(
+            message, request.POST.get("text", ""), actor=_user(membership), media=media, ip=client_ip(request)
+        )
+    except DomainError as error:
+        if _wants_json(request):
+            body = {"ok": False, "code": error.code, "error": error.message, "fields": error.fields}
+            return JsonResponse(body, status=error.status)
+        messages.error(request, error.message)
+        return redirect(_back(request, membership, conversation))
+    ok, said = _sent_text(sent)
+    said = _("Private message sent.") if ok else said
+    target = page.conversation_page_url(membership.workspace, sent.conversation_id)
+    if _wants_json(request):
+        body = {
+            "ok": ok,
+            "message": said,
+            "id": sent.pk,
+            "send_state": sent.send_state,
+            "conversation": sent.conversation_id,
+            "url": target,
+        }
+        return JsonResponse(body, status=200 if ok else 502)
+    (messages.success if ok else messages.error)(request, said)
+    return redirect(target)
 
 
 # ------------------------------------------------------------------ presence and live updates

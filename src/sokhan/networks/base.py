@@ -21,6 +21,9 @@ from sokhan.networks.types import (
     Capability,
     Credentials,
     Limits,
+    MediaFile,
+    MediaLimits,
+    MessageKind,
     Page,
     PostMetrics,
     Profile,
@@ -48,7 +51,10 @@ CAPABILITY_METHODS: dict[Capability, str] = {
     Capability.DMS: "fetch_dms",
     Capability.MENTIONS: "fetch_mentions",
     Capability.REPLY: "reply",
+    Capability.REPLY_MEDIA: "reply",
     Capability.SEND_DM: "send_dm",
+    Capability.DM_MEDIA: "send_dm",
+    Capability.PRIVATE_REPLY: "private_reply",
     Capability.LIKE: "like",
     Capability.HIDE: "hide",
     Capability.SEARCH: "search",
@@ -106,6 +112,8 @@ class Connector:
     # The network itself drops a second publish carrying the same idempotency key (Mastodon's
     # Idempotency-Key header, Bluesky record keys, Matrix transaction ids, WordPress post slugs…).
     idempotent_publish: ClassVar[bool] = False
+    # What ``private_reply`` can answer (Instagram's private replies take comments only).
+    private_reply_kinds: ClassVar[frozenset[MessageKind]] = frozenset({MessageKind.COMMENT, MessageKind.MENTION})
 
     def __init__(self, account: Account, credentials: Credentials, *, timeout: float = 20.0) -> None:
         self.account = account
@@ -155,6 +163,32 @@ class Connector:
         if len(request.thread) + 1 > self.limits.max_thread_parts:
             raise Rejected(f"{self.name} takes at most {self.limits.max_thread_parts} thread parts", network=self.key)
 
+    @classmethod
+    def reply_media_limits(cls) -> MediaLimits:
+        """What a reply or direct message may carry: the network's own reply limits, else a post's."""
+        return cls.limits.reply_media or cls.limits.media
+
+    @classmethod
+    def check_reply_media(cls, media: Sequence[MediaFile], *, direct: bool = False) -> None:
+        """Refuse media a reply (``direct``: a direct message) cannot carry, before any network call.
+        Every ``reply``/``send_dm``/``private_reply`` calls this, so no connector drops media silently."""
+        if not media:
+            return
+        capability, what = (Capability.DM_MEDIA, "direct messages") if direct else (Capability.REPLY_MEDIA, "replies")
+        if not cls.has(capability):
+            raise Rejected(f"{cls.name} cannot attach media to {what}", network=cls.key, field="media")
+        limits = cls.reply_media_limits()
+        if len(media) > limits.max_count:
+            raise Rejected(
+                f"{cls.name} takes at most {limits.max_count} media in {what}", network=cls.key, field="media"
+            )
+        for item in media:
+            allowed = limits.video_types if item.is_video else limits.image_types
+            if item.mime_type not in allowed:
+                raise Rejected(f"{cls.name} does not accept {item.mime_type} in {what}", network=cls.key, field="media")
+        if not limits.mixed_types and len({item.is_video for item in media}) > 1:
+            raise Rejected(f"{cls.name} cannot mix images and video in {what}", network=cls.key, field="media")
+
     # ----------------------------------------------------------------- operations
 
     def verify(self) -> Profile:
@@ -181,11 +215,23 @@ class Connector:
     def fetch_dms(self, cursor: str = "") -> Page[RemoteMessage]:
         raise self._unsupported("fetching direct messages")
 
-    def reply(self, to: RemoteMessage, text: str, *, idempotency_key: str = "") -> PublishResult:
+    def reply(
+        self, to: RemoteMessage, text: str, *, media: Sequence[MediaFile] = (), idempotency_key: str = ""
+    ) -> PublishResult:
         raise self._unsupported("replies")
 
-    def send_dm(self, recipient_id: str, text: str, *, idempotency_key: str = "") -> PublishResult:
+    def send_dm(
+        self, recipient_id: str, text: str, *, media: Sequence[MediaFile] = (), idempotency_key: str = ""
+    ) -> PublishResult:
         raise self._unsupported("direct messages")
+
+    def private_reply(
+        self, to: RemoteMessage, text: str, *, media: Sequence[MediaFile] = (), idempotency_key: str = ""
+    ) -> PublishResult:
+        """A direct message to the author of the comment ``to``, about it (the only way some networks
+        let a page message a commenter). ``PublishResult.conversation_id``: the person's id for
+        further direct messages."""
+        raise self._unsupported("private replies")
 
     def like(self, remote_id: str) -> None:
         raise self._unsupported("likes")

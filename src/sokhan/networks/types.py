@@ -21,7 +21,10 @@ class Capability(StrEnum):
     DMS = "dms"  # fetch direct messages
     MENTIONS = "mentions"
     REPLY = "reply"  # answer a comment, mention or message
+    REPLY_MEDIA = "reply_media"  # images/video in a reply (``reply(..., media=…)``)
     SEND_DM = "send_dm"
+    DM_MEDIA = "dm_media"  # images/video in a direct message (``send_dm(..., media=…)``)
+    PRIVATE_REPLY = "private_reply"  # message a commenter privately about their comment (Meta)
     LIKE = "like"
     HIDE = "hide"  # hide or remove a comment on our post
     SEARCH = "search"  # search public posts
@@ -76,9 +79,14 @@ class Limits:
     max_comment_text: int | None = None
     title_max: int | None = None  # networks with a separate title (YouTube, Pinterest, WordPress)
     notes: str = ""
+    # Media in replies and direct messages, where it differs from posts (None: as ``media``).
+    reply_media: MediaLimits | None = None
 
     def as_json(self) -> dict[str, Any]:
-        media = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.media.__dict__.items()}
+        def shape(limits: MediaLimits) -> dict[str, Any]:
+            return {k: (list(v) if isinstance(v, tuple) else v) for k, v in limits.__dict__.items()}
+
+        media = shape(self.media)
         return {
             "max_text": self.max_text,
             "counting": self.counting.value,
@@ -86,6 +94,7 @@ class Limits:
             "max_comment_text": self.max_comment_text,
             "title_max": self.title_max,
             "media": media,
+            "reply_media": shape(self.reply_media) if self.reply_media else media,
             "notes": self.notes,
         }
 
@@ -187,6 +196,9 @@ class PublishResult:
     published_at: datetime | None = None
     thread_ids: tuple[str, ...] = ()
     first_comment_id: str = ""
+    # A direct message: the thread it went into where the network names one (a Matrix room, Meta's
+    # page-scoped id of the person after a private reply), so later messages there thread with it.
+    conversation_id: str = ""
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 

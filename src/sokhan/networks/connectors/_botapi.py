@@ -343,9 +343,12 @@ class BotApiConnector(Connector):
                 network=self.key,
                 field="text",
             )
-        media = self.limits.media
-        for item in request.media:
-            cap = media.max_video_bytes if item.is_video else media.max_image_bytes
+        self._check_sizes(request.media)
+
+    def _check_sizes(self, media: Sequence[MediaFile]) -> None:
+        limits = self.limits.media
+        for item in media:
+            cap = limits.max_video_bytes if item.is_video else limits.max_image_bytes
             size = item.path.stat().st_size if item.path.exists() else 0
             if cap is not None and size > cap:
                 raise Rejected(
@@ -395,9 +398,9 @@ class BotApiConnector(Connector):
     def _form(self, fields: Mapping[str, Any]) -> dict[str, str]:
         return {k: v if isinstance(v, str) else json.dumps(v) for k, v in fields.items() if v not in (None, "")}
 
-    def _send_one(self, item: MediaFile, caption: str, extra: JSON) -> JSON:
+    def _send_one(self, item: MediaFile, caption: str, extra: JSON, *, chat: str = "") -> JSON:
         method, field = ("sendVideo", "video") if item.is_video else ("sendPhoto", "photo")
-        fields: JSON = {"chat_id": self.target, "caption": caption, **extra}
+        fields: JSON = {"chat_id": chat or self.target, "caption": caption, **extra}
         if item.is_video:
             if self.video_streaming_hint:
                 fields["supports_streaming"] = True
@@ -408,7 +411,7 @@ class BotApiConnector(Connector):
         result: JSON = self.api.upload(method, self._form(fields), {field: read_media(item, network=self.key)})
         return result
 
-    def _send_album(self, media: Sequence[MediaFile], caption: str, extra: JSON) -> list[JSON]:
+    def _send_album(self, media: Sequence[MediaFile], caption: str, extra: JSON, *, chat: str = "") -> list[JSON]:
         items: list[JSON] = []
         files: Files = {}
         for index, item in enumerate(media):
@@ -422,7 +425,7 @@ class BotApiConnector(Connector):
             files[name] = read_media(item, network=self.key)
         fields = {k: v for k, v in extra.items() if k != "parse_mode"}
         result: list[JSON] = self.api.upload(
-            "sendMediaGroup", self._form({"chat_id": self.target, "media": items, **fields}), files
+            "sendMediaGroup", self._form({"chat_id": chat or self.target, "media": items, **fields}), files
         )
         return result
 
@@ -458,21 +461,73 @@ class BotApiConnector(Connector):
             if "not found" not in exc.detail.lower():
                 raise
 
-    def reply(self, to: RemoteMessage, text: str, *, idempotency_key: str = "") -> PublishResult:
+    def reply(
+        self, to: RemoteMessage, text: str, *, media: Sequence[MediaFile] = (), idempotency_key: str = ""
+    ) -> PublishResult:
+        """A message in ``to``'s chat answering it: text, or a photo/video (an album for several)
+        with the text as caption."""
+        self.check_reply_media(media)
         ref = MessageRef.parse(to.remote_id, network=self.key)
         chat = ref.chat_id or self.target
-        body, shown = self._format(text, {})
-        if not shown.strip() or utf16_len(shown) > self.limits.max_text:
-            raise Rejected(f"a reply must be 1–{self.limits.max_text} UTF-16 units", network=self.key, field="text")
-        payload: JSON = {"chat_id": chat, "text": body, **self._reply_fields(ref.message_ids[0])}
-        if self.parse_mode:
-            payload["parse_mode"] = self.parse_mode
-        sent = self.api.post("sendMessage", payload)
+        return self._sent_to(chat, self._message_to(chat, text, media, self._reply_fields(ref.message_ids[0])))
+
+    def send_dm(
+        self, recipient_id: str, text: str, *, media: Sequence[MediaFile] = (), idempotency_key: str = ""
+    ) -> PublishResult:
+        """A message in the person's private chat with the bot (its id is the person's user id). A bot
+        may only write to someone who started a chat with it first."""
+        self.check_reply_media(media, direct=True)
+        try:
+            messages = self._message_to(recipient_id, text, media, {})
+        except AuthExpired as exc:
+            # 403 in a private chat is about the person (never wrote to the bot, or blocked it), not the
+            # bot's rights in the channel: the token is fine, so the channel must not need reconnecting.
+            if not exc.detail.lower().startswith("forbidden"):
+                raise
+            raise Rejected(
+                f"{self.name} lets a bot message only people who started a chat with it (and did not block it)",
+                network=self.key,
+                detail=exc.detail,
+                field="recipient",
+            ) from exc
+        result = self._sent_to(recipient_id, messages)
         return PublishResult(
-            remote_id=message_ref(sent["chat"]["id"], sent["message_id"]),
-            url=self.post_url(sent.get("chat") or {}, sent["message_id"]),
-            published_at=parse_time(sent.get("date")),
-            raw={"message": sent},
+            remote_id=result.remote_id,
+            url=result.url,
+            published_at=result.published_at,
+            conversation_id=str(messages[0].get("chat", {}).get("id") or recipient_id),
+            raw=result.raw,
+        )
+
+    def _message_to(self, chat: str, text: str, media: Sequence[MediaFile], extra: JSON) -> list[JSON]:
+        """Text (sendMessage), one photo/video with ``text`` as its caption, or an album, into ``chat``."""
+        body, shown = self._format(text, {})
+        limit = self.caption_max if media else self.limits.max_text
+        length = utf16_len(shown.strip())
+        if media and length > limit:
+            raise Rejected(f"a caption must be at most {limit} UTF-16 units", network=self.key, field="text")
+        if not media and not 0 < length <= limit:
+            raise Rejected(f"a reply or message must be 1–{limit} UTF-16 units", network=self.key, field="text")
+        self._check_sizes(media)
+        if self.parse_mode:
+            extra = {**extra, "parse_mode": self.parse_mode}
+        if not media:
+            return [self.api.post("sendMessage", {"chat_id": chat, "text": body, **extra})]
+        if len(media) == 1:
+            return [self._send_one(media[0], body, extra, chat=chat)]
+        return self._send_album(media, body, extra, chat=chat)
+
+    def _sent_to(self, chat: str, messages: list[JSON]) -> PublishResult:
+        """Messages sent outside the account's own chat: ids are ``<chat>:<id>[,<id>…]``."""
+        if not messages:
+            raise Transient("the network returned no message", network=self.key)
+        first = messages[0]
+        chat_id = (first.get("chat") or {}).get("id", chat)
+        return PublishResult(
+            remote_id=message_ref(chat_id, ",".join(str(m["message_id"]) for m in messages)),
+            url=self.post_url(first.get("chat") or {}, first["message_id"]),
+            published_at=parse_time(first.get("date")),
+            raw={"message": first} if len(messages) == 1 else {"messages": messages},
         )
 
     # ------------------------------------------------------------------ updates (mentions, comments)

@@ -148,6 +148,26 @@ def classifier(network: str) -> Callable[[httpx.Response], ConnectorError | None
     return classify
 
 
+# Send API refusals a person can act on (https://developers.facebook.com/docs/messenger-platform/error-codes);
+# code 10 alone would read as a missing permission.
+_ALREADY_REPLIED = 10900
+_OUTSIDE_WINDOW = (10, 2018278)
+_UNAVAILABLE = 551
+
+
+def messaging_error(exc: GraphRejected) -> Rejected:
+    """A clearer refusal for the Send API's usual answers (private replies, direct messages)."""
+    if exc.code == _ALREADY_REPLIED:
+        reason = "a private reply was already sent for this comment; Meta allows one"
+    elif (exc.code, exc.subcode) == _OUTSIDE_WINDOW:
+        reason = "the time Meta allows has passed (7 days after a comment, 24 hours after their last message)"
+    elif exc.code == _UNAVAILABLE:
+        reason = "this person cannot be messaged now"
+    else:
+        return exc
+    return GraphRejected(reason, network=exc.network, detail=exc.detail, code=exc.code, subcode=exc.subcode)
+
+
 def client(network: str, base_url: str, token: str, *, timeout: float) -> Http:
     """An :class:`Http` for a Graph host; the token goes in the ``Authorization`` header, not the URL."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}

@@ -48,6 +48,9 @@ class BaleConnector(BotApiConnector):
             Capability.DELETE,
             Capability.MENTIONS,
             Capability.REPLY,
+            Capability.REPLY_MEDIA,
+            Capability.SEND_DM,
+            Capability.DM_MEDIA,
             Capability.ACCOUNT_METRICS,
         }
     )

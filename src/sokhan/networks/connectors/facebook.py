@@ -76,6 +76,9 @@ class FacebookConnector(Connector):
             Capability.COMMENTS,
             Capability.MENTIONS,
             Capability.REPLY,
+            Capability.REPLY_MEDIA,
+            Capability.PRIVATE_REPLY,
+            Capability.SEND_DM,
             Capability.HIDE,
             Capability.LIKE,
             Capability.POST_METRICS,
@@ -99,7 +102,13 @@ class FacebookConnector(Connector):
         notes=(
             "Page posts: text, a link (PublishRequest.link), photos (several photos are uploaded unpublished "
             "and attached to one feed post) or one video on its own (MP4/MOV, up to 1 GB and 20 minutes; "
-            "PublishRequest.title becomes the video title)."
+            "PublishRequest.title becomes the video title). A comment reply may carry one photo "
+            "(attachment_id); Messenger messages (private replies, answers) are text only here."
+        ),
+        reply_media=MediaLimits(
+            max_count=1,
+            image_types=("image/jpeg", "image/png", "image/gif", "image/bmp", "image/tiff"),
+            max_image_bytes=4 * 1024 * 1024,
         ),
     )
     docs_url = "https://developers.facebook.com/docs/pages-api/posts"
@@ -114,6 +123,7 @@ class FacebookConnector(Connector):
             "pages_manage_posts",
             "pages_manage_engagement",
             "pages_manage_metadata",
+            "pages_messaging",  # private replies and Messenger answers
             "read_insights",
         ),
         pkce=False,
@@ -333,10 +343,55 @@ class FacebookConnector(Connector):
     def delete(self, remote_id: str) -> None:
         self._success(self._call("DELETE", f"/{remote_id}"), "the deletion", self.key)
 
-    def reply(self, to: RemoteMessage, text: str, *, idempotency_key: str = "") -> PublishResult:
-        """Answer a comment (a threaded reply) or comment on a post that mentioned the Page."""
-        body = self._call("POST", f"/{to.remote_id}/comments", data={"message": text})
+    def reply(
+        self, to: RemoteMessage, text: str, *, media: Sequence[MediaFile] = (), idempotency_key: str = ""
+    ) -> PublishResult:
+        """Answer a comment (a threaded reply) or comment on a post that mentioned the Page. A photo is
+        uploaded unpublished, as for a multi-photo post, and attached by ``attachment_id``."""
+        self.check_reply_media(media)
+        data = {"message": text} if text or not media else {}
+        http = self._http()
+        try:
+            if media:
+                data["attachment_id"] = str(self._photo(http, media[0], caption="", published=False)["id"])
+            body = http.json("POST", f"/{to.remote_id}/comments", data=data)
+        finally:
+            self.last_rate_limit = http.last_rate_limit or self.last_rate_limit
+            http.close()
         return PublishResult(remote_id=str(body["id"]), published_at=datetime.now(UTC), raw=body)
+
+    def private_reply(
+        self, to: RemoteMessage, text: str, *, media: Sequence[MediaFile] = (), idempotency_key: str = ""
+    ) -> PublishResult:
+        """Meta's private reply: one Messenger message to the author of a comment (or of a post on the
+        Page), within 7 days of it: ``POST /{page-id}/messages`` with ``recipient.comment_id``."""
+        self.check_reply_media(media, direct=True)
+        recipient = {"post_id": to.remote_id} if to.kind is MessageKind.MENTION else {"comment_id": to.remote_id}
+        return self._messenger_send({"recipient": recipient, "message": {"text": text}})
+
+    def send_dm(
+        self, recipient_id: str, text: str, *, media: Sequence[MediaFile] = (), idempotency_key: str = ""
+    ) -> PublishResult:
+        """A Messenger answer to a person who wrote to the Page (their page-scoped id), inside the
+        24-hour window Meta allows (``messaging_type: RESPONSE``)."""
+        self.check_reply_media(media, direct=True)
+        payload = {"recipient": {"id": recipient_id}, "messaging_type": "RESPONSE", "message": {"text": text}}
+        return self._messenger_send(payload)
+
+    def _messenger_send(self, payload: dict[str, Any]) -> PublishResult:
+        """``POST /{page-id}/messages`` (the Send API); ``conversation_id``: the person's page-scoped id."""
+        try:
+            body = self._call("POST", f"/{self.page_id}/messages", json=payload)
+        except _graph.GraphRejected as exc:
+            raise _graph.messaging_error(exc) from exc
+        if not body.get("message_id"):
+            raise Rejected("Facebook did not return the message id", network=self.key, detail=str(body)[:300])
+        return PublishResult(
+            remote_id=str(body["message_id"]),
+            published_at=datetime.now(UTC),
+            conversation_id=str(body.get("recipient_id") or ""),
+            raw=body,
+        )
 
     def hide(self, remote_id: str) -> None:
         self._success(self._call("POST", f"/{remote_id}", data={"is_hidden": "true"}), "hiding the comment", self.key)

@@ -27,6 +27,7 @@ from sokhan.networks.types import (
     Capability,
     Credentials,
     Limits,
+    MediaFile,
     MediaLimits,
     MessageKind,
     Page,
@@ -65,6 +66,8 @@ class InstagramConnector(Connector):
             Capability.COMMENTS,
             Capability.MENTIONS,
             Capability.REPLY,
+            Capability.PRIVATE_REPLY,
+            Capability.SEND_DM,
             Capability.HIDE,
             Capability.POST_METRICS,
             Capability.ACCOUNT_METRICS,
@@ -106,12 +109,14 @@ class InstagramConnector(Connector):
             "instagram_business_content_publish",
             "instagram_business_manage_comments",
             "instagram_business_manage_insights",
+            "instagram_business_manage_messages",  # private replies and answers to direct messages
         ),
         pkce=False,
         scope_separator=",",
     )
     poll_interval = 10.0
     poll_attempts = 30
+    private_reply_kinds = frozenset({MessageKind.COMMENT})  # a mention in a caption has no comment to answer
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -290,11 +295,48 @@ class InstagramConnector(Connector):
         stamp = body.get("timestamp")
         return str(body.get("permalink", "")), _graph.parse_time(stamp) if stamp else None
 
-    def reply(self, to: RemoteMessage, text: str, *, idempotency_key: str = "") -> PublishResult:
-        """Reply under a comment, or comment on a post that tagged the account."""
+    def reply(
+        self, to: RemoteMessage, text: str, *, media: Sequence[MediaFile] = (), idempotency_key: str = ""
+    ) -> PublishResult:
+        """Reply under a comment, or comment on a post that tagged the account (text only: Instagram
+        comments take no media)."""
+        self.check_reply_media(media)
         path = f"/{to.remote_id}/comments" if to.kind is MessageKind.MENTION else f"/{to.remote_id}/replies"
         body = self._call("POST", path, data={"message": text})
         return PublishResult(remote_id=str(body["id"]), published_at=datetime.now(UTC))
+
+    def private_reply(
+        self, to: RemoteMessage, text: str, *, media: Sequence[MediaFile] = (), idempotency_key: str = ""
+    ) -> PublishResult:
+        """Instagram's private reply: one direct message to a commenter, within 7 days of the comment
+        (``POST /{ig-id}/messages`` with ``recipient.comment_id``; text only)."""
+        self.check_reply_media(media, direct=True)
+        if to.kind is not MessageKind.COMMENT:
+            raise Rejected("Instagram sends private replies to comments only", network=self.key, field="to")
+        return self._direct_send({"recipient": {"comment_id": to.remote_id}, "message": {"text": text}})
+
+    def send_dm(
+        self, recipient_id: str, text: str, *, media: Sequence[MediaFile] = (), idempotency_key: str = ""
+    ) -> PublishResult:
+        """A direct message to someone who wrote to the account (their Instagram-scoped id), inside the
+        24-hour window Instagram allows."""
+        self.check_reply_media(media, direct=True)
+        return self._direct_send({"recipient": {"id": recipient_id}, "message": {"text": text}})
+
+    def _direct_send(self, payload: dict[str, Any]) -> PublishResult:
+        """``POST /{ig-id}/messages``; ``conversation_id``: the person's Instagram-scoped id."""
+        try:
+            body = self._call("POST", f"/{self._user}/messages", json=payload)
+        except _graph.GraphRejected as exc:
+            raise _graph.messaging_error(exc) from exc
+        if not body.get("message_id"):
+            raise Rejected("Instagram did not return the message id", network=self.key, detail=str(body)[:300])
+        return PublishResult(
+            remote_id=str(body["message_id"]),
+            published_at=datetime.now(UTC),
+            conversation_id=str(body.get("recipient_id") or ""),
+            raw=body,
+        )
 
     def hide(self, remote_id: str) -> None:
         body = self._call("POST", f"/{remote_id}", data={"hide": "true"})

@@ -28,6 +28,7 @@ from sokhan.networks.types import (
     Capability,
     Credentials,
     Limits,
+    MediaFile,
     MediaLimits,
     MessageKind,
     Page,
@@ -355,8 +356,11 @@ class LinkedInConnector(Connector):
         found.sort(key=lambda m: m.created_at)
         return Page(items=tuple(found), cursor=str(newest) if newest else cursor)
 
-    def reply(self, to: RemoteMessage, text: str, *, idempotency_key: str = "") -> PublishResult:
+    def reply(
+        self, to: RemoteMessage, text: str, *, media: Sequence[MediaFile] = (), idempotency_key: str = ""
+    ) -> PublishResult:
         """Comment on a post (``to`` is a post) or answer a comment (``to`` is a comment URN)."""
+        self.check_reply_media(media)  # LinkedIn comments are sent as text only here
         is_comment = to.remote_id.startswith("urn:li:comment:")
         target = to.remote_id
         post = to.root_id or to.remote_id

@@ -161,7 +161,9 @@ class MastodonConnector(Connector):
             Capability.MENTIONS,
             Capability.DMS,
             Capability.REPLY,
+            Capability.REPLY_MEDIA,
             Capability.SEND_DM,
+            Capability.DM_MEDIA,
             Capability.LIKE,
             Capability.SEARCH,
             Capability.POST_METRICS,
@@ -503,23 +505,36 @@ class MastodonConnector(Connector):
         items.sort(key=lambda m: _id_key(m.remote_id))
         return Page(items=tuple(items), cursor=items[-1].remote_id if items else cursor)
 
-    def reply(self, to: RemoteMessage, text: str, *, idempotency_key: str = "") -> PublishResult:
-        """Answer with a status in reply to ``to``; mentions its author so they are notified."""
+    def reply(
+        self, to: RemoteMessage, text: str, *, media: Sequence[MediaFile] = (), idempotency_key: str = ""
+    ) -> PublishResult:
+        """Answer with a status in reply to ``to`` (media as ``media_ids[]``); mentions its author so they
+        are notified."""
+        self.check_reply_media(media)
         handle = to.author_handle
         if handle and f"@{handle}" not in text:
             text = f"@{handle} {text}"
         visibility = "direct" if to.kind is MessageKind.DM else None
-        status = self._post(text, key=idempotency_key, reply_to=to.remote_id, visibility=visibility)
-        return PublishResult(
-            remote_id=str(status["id"]), url=str(status.get("url") or ""), published_at=_when(status.get("created_at"))
+        media_ids = [self._upload(m) for m in media]
+        status = self._post(
+            text, key=idempotency_key, reply_to=to.remote_id, media_ids=media_ids, visibility=visibility
         )
+        return self._sent(status)
 
-    def send_dm(self, recipient_id: str, text: str, *, idempotency_key: str = "") -> PublishResult:
+    def send_dm(
+        self, recipient_id: str, text: str, *, media: Sequence[MediaFile] = (), idempotency_key: str = ""
+    ) -> PublishResult:
         """A direct-visibility status mentioning the recipient (an account id or ``user@domain``)."""
+        self.check_reply_media(media, direct=True)
         acct = recipient_id.lstrip("@")
         if acct.isdigit():
             acct = str(self._call(lambda: self.client.account(recipient_id))["acct"])
-        status = self._post(f"@{acct} {text}", key=idempotency_key, visibility="direct")
+        media_ids = [self._upload(m) for m in media]
+        status = self._post(f"@{acct} {text}".rstrip(), key=idempotency_key, media_ids=media_ids, visibility="direct")
+        return self._sent(status)
+
+    @staticmethod
+    def _sent(status: dict[str, Any]) -> PublishResult:
         return PublishResult(
             remote_id=str(status["id"]), url=str(status.get("url") or ""), published_at=_when(status.get("created_at"))
         )

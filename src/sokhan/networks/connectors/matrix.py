@@ -105,6 +105,13 @@ def text_content(text: str, link: str = "") -> Json:
     return content
 
 
+def media_content(content: Json, media: MediaFile) -> Json:
+    """``content`` as an ``m.image``/``m.video`` event whose text is the caption (the file's name or
+    alt text when there is none); the upload adds ``url``, ``info`` and ``filename``."""
+    msgtype = "m.video" if media.is_video else "m.image"
+    return {**content, "msgtype": msgtype, "body": content["body"] or media.alt_text or media.path.name}
+
+
 def _with_content(event: Any) -> Json:
     """nio moves an invite-state event's ``content`` out of ``source``; put it back."""
     source: Json = dict(getattr(event, "source", None) or {})
@@ -153,7 +160,9 @@ class MatrixConnector(Connector):
             Capability.MENTIONS,
             Capability.DMS,
             Capability.REPLY,
+            Capability.REPLY_MEDIA,
             Capability.SEND_DM,
+            Capability.DM_MEDIA,
             Capability.LIKE,
             Capability.HIDE,
             Capability.PROFILE_READ,
@@ -174,7 +183,14 @@ class MatrixConnector(Connector):
             "No text limit but the event size: 65,536 bytes of JSON including the envelope, and an HTML "
             "body counts twice (body + formatted_body). One image per event (the text is its caption). "
             "Thread parts are m.thread events under the first message. Upload size is the homeserver's "
-            "m.upload.size."
+            "m.upload.size. Replies and direct messages may carry one image or video (m.image / m.video)."
+        ),
+        reply_media=MediaLimits(
+            max_count=1,
+            image_types=("image/jpeg", "image/png", "image/gif", "image/webp"),
+            video_types=("video/mp4", "video/webm"),
+            max_image_bytes=50 * 1024 * 1024,
+            max_video_bytes=50 * 1024 * 1024,
         ),
     )
     docs_url = "https://spec.matrix.org/v1.15/client-server-api/"
@@ -323,6 +339,8 @@ class MatrixConnector(Connector):
         info: Json = {"mimetype": media.mime_type, "size": len(data)}
         if media.width and media.height:
             info.update(w=media.width, h=media.height)
+        if media.is_video and media.duration_seconds:
+            info["duration"] = round(media.duration_seconds * 1000)  # m.video: milliseconds
         return {"url": str(uploaded.content_uri), "info": info, "filename": media.path.name}
 
     # ----------------------------------------------------------------- profile
@@ -365,12 +383,7 @@ class MatrixConnector(Connector):
         self.check_publish(request)
         contents = [text_content(request.text, request.link)]
         if request.media:
-            media = request.media[0]
-            contents[0] = {
-                **contents[0],
-                "msgtype": "m.image",
-                "body": contents[0]["body"] or media.alt_text or media.path.name,
-            }
+            contents[0] = media_content(contents[0], request.media[0])
         contents += [text_content(part) for part in request.thread]
         for content in contents:
             size = len(json.dumps(content, ensure_ascii=False).encode())
@@ -424,7 +437,12 @@ class MatrixConnector(Connector):
 
     # ----------------------------------------------------------------- engagement
 
-    def reply(self, to: RemoteMessage, text: str, *, idempotency_key: str = "") -> PublishResult:
+    def reply(
+        self, to: RemoteMessage, text: str, *, media: Sequence[MediaFile] = (), idempotency_key: str = ""
+    ) -> PublishResult:
+        """An ``m.text`` (or, with media, ``m.image``/``m.video``) event answering ``to`` through
+        ``m.relates_to`` (inside its thread when it is in one)."""
+        self.check_reply_media(media)
         content = text_content(text)
         _reply_to, thread_root = _relation((to.raw.get("content") or {}) if to.raw else {})
         if thread_root:
@@ -442,7 +460,7 @@ class MatrixConnector(Connector):
 
         async def run(client: Any) -> PublishResult:
             room = to.conversation_id or await self._room(client)
-            event_id = await self._send(client, room, "m.room.message", content, txn)
+            event_id = await self._send_content(client, room, content, media, txn)
             return PublishResult(
                 remote_id=event_id,
                 url=f"https://matrix.to/#/{quote(room)}/{quote(event_id)}",
@@ -451,6 +469,13 @@ class MatrixConnector(Connector):
             )
 
         return self._call(run)
+
+    async def _send_content(self, client: Any, room: str, content: Json, media: Sequence[MediaFile], txn: str) -> str:
+        """Send ``content`` into ``room``; with a file it becomes a media event carrying the upload."""
+        if media:
+            content = media_content(content, media[0])
+            content.update(await self._upload(client, media[0]))
+        return await self._send(client, room, "m.room.message", content, txn)
 
     def like(self, remote_id: str) -> None:
         async def run(client: Any) -> None:
@@ -464,13 +489,24 @@ class MatrixConnector(Connector):
 
         self._call(run)
 
-    def send_dm(self, recipient_id: str, text: str, *, idempotency_key: str = "") -> PublishResult:
+    def send_dm(
+        self, recipient_id: str, text: str, *, media: Sequence[MediaFile] = (), idempotency_key: str = ""
+    ) -> PublishResult:
+        """A message in the direct room with ``recipient_id`` (a room is created and recorded in
+        ``m.direct`` when there is none yet)."""
+        self.check_reply_media(media, direct=True)
         txn = idempotency_key or uuid.uuid4().hex
 
         async def run(client: Any) -> PublishResult:
             room = await self._direct_room(client, recipient_id)
-            event_id = await self._send(client, room, "m.room.message", text_content(text), txn)
-            return PublishResult(remote_id=event_id, published_at=datetime.now(UTC), raw={"room_id": room})
+            event_id = await self._send_content(client, room, text_content(text), media, txn)
+            return PublishResult(
+                remote_id=event_id,
+                url=f"https://matrix.to/#/{quote(room)}/{quote(event_id)}",
+                published_at=datetime.now(UTC),
+                conversation_id=room,
+                raw={"room_id": room},
+            )
 
         return self._call(run)
 

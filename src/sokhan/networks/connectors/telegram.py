@@ -55,6 +55,9 @@ class TelegramConnector(BotApiConnector):
             Capability.COMMENTS,
             Capability.MENTIONS,
             Capability.REPLY,
+            Capability.REPLY_MEDIA,
+            Capability.SEND_DM,
+            Capability.DM_MEDIA,
             Capability.HIDE,
             Capability.ACCOUNT_METRICS,
         }

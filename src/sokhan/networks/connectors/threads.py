@@ -25,6 +25,7 @@ from sokhan.networks.types import (
     Capability,
     Credentials,
     Limits,
+    MediaFile,
     MediaLimits,
     MessageKind,
     Page,
@@ -298,7 +299,10 @@ class ThreadsConnector(Connector):
             raw=head,
         )
 
-    def reply(self, to: RemoteMessage, text: str, *, idempotency_key: str = "") -> PublishResult:
+    def reply(
+        self, to: RemoteMessage, text: str, *, media: Sequence[MediaFile] = (), idempotency_key: str = ""
+    ) -> PublishResult:
+        self.check_reply_media(media)  # Threads replies are sent as text only here: media would need a public URL
         http = self._http()
         try:
             media_id = self._post(http, PublishRequest(text=text, idempotency_key=idempotency_key), to.remote_id)

@@ -34,6 +34,7 @@ from sokhan.networks.types import (
     AuthKind,
     Capability,
     Limits,
+    MediaFile,
     MediaLimits,
     MessageKind,
     Page,
@@ -311,7 +312,10 @@ class WordPressConnector(Connector):
             raw=raw,
         )
 
-    def reply(self, to: RemoteMessage, text: str, *, idempotency_key: str = "") -> PublishResult:
+    def reply(
+        self, to: RemoteMessage, text: str, *, media: Sequence[MediaFile] = (), idempotency_key: str = ""
+    ) -> PublishResult:
+        self.check_reply_media(media)  # the WordPress comments API has no media field
         post = to.root_id or to.remote_id
         parent = int(to.remote_id) if to.kind is MessageKind.COMMENT and to.root_id else 0
         body = {"post": int(post), "parent": parent, "content": text}

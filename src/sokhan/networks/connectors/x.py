@@ -116,6 +116,7 @@ class XConnector(Connector):
             Capability.MENTIONS,
             Capability.SEARCH,
             Capability.REPLY,
+            Capability.REPLY_MEDIA,
             Capability.LIKE,
             Capability.POST_METRICS,
             Capability.ACCOUNT_METRICS,
@@ -300,11 +301,14 @@ class XConnector(Connector):
         handle = self.account.handle or "i"
         return f"https://x.com/{handle}/status/{tweet_id}"
 
+    def _media_ids(self, media: Sequence[MediaFile]) -> list[str]:
+        if any(item.is_video for item in media) and len(media) > 1:
+            raise Rejected("X takes one video per post, on its own", network=self.key, field="media")
+        return [self._upload(item) for item in media]
+
     def publish(self, request: PublishRequest) -> PublishResult:
         self.check_publish(request)
-        if any(item.is_video for item in request.media) and len(request.media) > 1:
-            raise Rejected("X takes one video per post, on its own", network=self.key, field="media")
-        media_ids = [self._upload(item) for item in request.media]
+        media_ids = self._media_ids(request.media)
         first = self._tweet(request.text, reply_to=request.reply_to, media_ids=media_ids)
         ids = [str(first["id"])]
         for part in request.thread:
@@ -376,8 +380,12 @@ class XConnector(Connector):
             raw=head,
         )
 
-    def reply(self, to: RemoteMessage, text: str, *, idempotency_key: str = "") -> PublishResult:
-        data = self._tweet(text, reply_to=to.remote_id)
+    def reply(
+        self, to: RemoteMessage, text: str, *, media: Sequence[MediaFile] = (), idempotency_key: str = ""
+    ) -> PublishResult:
+        """A post with ``reply.in_reply_to_tweet_id``; media are uploaded as for a post (``media.media_ids``)."""
+        self.check_reply_media(media)
+        data = self._tweet(text, reply_to=to.remote_id, media_ids=self._media_ids(media))
         return PublishResult(remote_id=str(data["id"]), url=self._url(str(data["id"])), raw=data)
 
     def delete(self, remote_id: str) -> None:

@@ -28,6 +28,7 @@ from sokhan.networks.types import (
     Capability,
     Credentials,
     Limits,
+    MediaFile,
     MediaLimits,
     MessageKind,
     Page,
@@ -418,8 +419,11 @@ class YouTubeConnector(Connector):
         newest = max([m.created_at for m in found], default=since)
         return Page(items=tuple(items), cursor=newest.isoformat().replace("+00:00", "Z") if newest else cursor)
 
-    def reply(self, to: RemoteMessage, text: str, *, idempotency_key: str = "") -> PublishResult:
+    def reply(
+        self, to: RemoteMessage, text: str, *, media: Sequence[MediaFile] = (), idempotency_key: str = ""
+    ) -> PublishResult:
         """Answer a comment. Replies attach to the top-level comment (YouTube threads are one level deep)."""
+        self.check_reply_media(media)  # YouTube comments are text only
         parent = to.in_reply_to if to.in_reply_to and to.in_reply_to != to.root_id else to.remote_id
         body = self._json(
             "POST",

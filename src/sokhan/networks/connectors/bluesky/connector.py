@@ -119,6 +119,7 @@ class BlueskyConnector(Connector):
             Capability.COMMENTS,
             Capability.MENTIONS,
             Capability.REPLY,
+            Capability.REPLY_MEDIA,
             Capability.LIKE,
             Capability.SEARCH,
             Capability.POST_METRICS,
@@ -495,10 +496,13 @@ class BlueskyConnector(Connector):
             write=True,
         )
 
-    def reply(self, to: RemoteMessage, text: str, *, idempotency_key: str = "") -> PublishResult:
-        return self.publish(
-            PublishRequest(text=text, idempotency_key=idempotency_key or uuid.uuid4().hex, reply_to=to.remote_id)
-        )
+    def reply(
+        self, to: RemoteMessage, text: str, *, media: Sequence[MediaFile] = (), idempotency_key: str = ""
+    ) -> PublishResult:
+        """A post answering ``to``; images go in an ``app.bsky.embed.images`` embed as in :meth:`publish`."""
+        self.check_reply_media(media)
+        key = idempotency_key or uuid.uuid4().hex
+        return self.publish(PublishRequest(text=text, idempotency_key=key, media=tuple(media), reply_to=to.remote_id))
 
     def like(self, remote_id: str) -> None:
         views = self._posts([remote_id])
