@@ -24,6 +24,7 @@ from typing import Any, Literal, get_args
 
 from django.utils.translation import gettext as _
 
+from sokhan.core.text import is_whole_word
 from sokhan.publishing.extract import extract_hashtags
 
 RuleKind = Literal["banned_word", "missing_disclosure", "too_many_hashtags"]
@@ -112,10 +113,6 @@ class RuleFinding:
     end: int | None
 
 
-def _is_word(char: str) -> bool:
-    return char.isalnum() or char == "_" or unicodedata.category(char).startswith("M")
-
-
 def _fold_char(char: str) -> str:
     if "\ufb50" <= char <= "\ufdff" or "\ufe70" <= char <= "\ufefe":
         char = unicodedata.normalize("NFKC", char)
@@ -175,9 +172,8 @@ def find_phrase(needle: str, haystack: tuple[str, list[int], list[int], list[boo
     position = text.find(folded_needle)
     while position != -1:
         after = position + len(folded_needle)
-        starts_word = position == 0 or not (_is_word(text[position - 1]) and _is_word(folded_needle[0]))
-        ends_word = after == len(text) or joined[after] or not (_is_word(text[after]) and _is_word(folded_needle[-1]))
-        if starts_word and not (position > 0 and joined[position] and _is_word(folded_needle[0])) and ends_word:
+        joined_at_end = after < len(text) and joined[after]
+        if is_whole_word(text, position, after, joined_at_start=joined[position], joined_at_end=joined_at_end):
             found.append(_Match(starts[position], ends[after - 1]))
         position = text.find(folded_needle, position + 1)
     return found
