@@ -84,3 +84,37 @@ def test_sokhan_command_line(capsys: pytest.CaptureFixture[str]) -> None:
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 1
     assert {item["name"] for item in json.loads(lines[0])} >= RESPONSE_METRICS
+
+
+SOCIAL_METRICS = {
+    "engagements": ("count", "Buffer"),
+    "engagement_rate_impressions": ("percent", "Buffer"),
+    "engagement_rate_reach": ("percent", "Hootsuite"),
+    "engagement_rate_followers": ("percent", "Hootsuite"),
+    "follower_growth": ("count", "Keyhole"),
+    "follower_growth_rate": ("percent", "Keyhole"),
+    "amplification_rate": ("percent", "Kaushik"),
+    "engagement_breakdown": ("percent", "Buffer"),
+    "net_sentiment": ("ratio", "Talkwalker"),
+    "share_of_voice": ("ratio", "Sprout Social"),
+    "account_daily": ("count", "docs/analytics.md"),
+}
+
+
+def test_social_metrics_are_registered_with_unit_and_cited_source() -> None:
+    for name, (unit, cited) in SOCIAL_METRICS.items():
+        definition = get(name)
+        assert definition.version == 1
+        assert definition.unit == unit
+        assert cited in definition.source
+        assert "http" in definition.source or name == "account_daily"
+        assert definition.formula and definition.description
+    assert get("engagement_rate_impressions").formula == "engagements ÷ impressions × 100"
+    assert get("net_sentiment").formula == "(positive − negative) ÷ (positive + negative)"
+
+
+def test_metrics_list_json_includes_the_social_metrics() -> None:
+    data = {item["name"]: item for item in json.loads(run("list", "--json"))}
+    assert set(data) >= RESPONSE_METRICS | set(SOCIAL_METRICS)
+    assert data["amplification_rate"]["formula"].startswith("shares ÷ followers × 100")
+    assert "kaushik.net" in data["amplification_rate"]["source"]

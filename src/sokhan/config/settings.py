@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "sokhan.automation",
     "sokhan.inbox",
     "sokhan.listening",
+    "sokhan.analytics",
     "sokhan.ops",
 ]
 
@@ -240,6 +241,22 @@ ENCRYPTION_KEY_FILE = Path(os.environ.get("SOKHAN_ENCRYPTION_KEY_FILE", DATA_DIR
 # Worker runtime.
 WORKER_LEASE_SECONDS = int(os.environ.get("SOKHAN_WORKER_LEASE_SECONDS", "60"))
 WORKER_POLL_SECONDS = float(os.environ.get("SOKHAN_WORKER_POLL_SECONDS", "1.0"))
+
+# --- Sentiment (sokhan.sentiment; see docs/sentiment.md) ---------------------------------------
+# Which backend labels texts: "builtin" (the shipped offline model), "transformers" (a local Hugging
+# Face model directory, SOKHAN_SENTIMENT_MODEL_DIR) or the dotted path of a class with
+# analyze_many(texts, language). Options are passed to the class as keyword arguments, only those set.
+SENTIMENT_BACKEND = os.environ.get("SOKHAN_SENTIMENT_BACKEND", "").strip() or "builtin"
+SENTIMENT_OPTIONS = {
+    name: os.environ[variable]
+    for name, variable in (
+        ("model_dir", "SOKHAN_SENTIMENT_MODEL_DIR"),
+        ("labels", "SOKHAN_SENTIMENT_LABELS"),
+        ("batch_size", "SOKHAN_SENTIMENT_BATCH_SIZE"),
+        ("max_length", "SOKHAN_SENTIMENT_MAX_LENGTH"),
+    )
+    if os.environ.get(variable)
+}
 
 # API rate limit per token: requests per minute.
 API_RATE_LIMIT_PER_MINUTE = int(os.environ.get("SOKHAN_API_RATE_LIMIT", "120"))

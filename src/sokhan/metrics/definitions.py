@@ -115,3 +115,175 @@ MEDIAN_RESPONSE_TIME, MEDIAN_RESPONSE_TIME_BUSINESS_HOURS = _time_metric(
     SPROUT_TEAM,
     f"{_COUNTS} One value per answered message; unanswered messages are left out.",
 )
+
+
+# ---------------------------------------------------------------------------------------------
+# Social metrics: engagement, audience, amplification (computed by sokhan.metrics.formulas over
+# snapshots stored by sokhan.analytics) and listening (net sentiment, share of voice).
+
+BUFFER_X = "Buffer, X/Twitter metric descriptions (https://support.buffer.com/article/522-twitter-metric-descriptions)"
+BUFFER_FACEBOOK = (
+    "Buffer, Facebook metric descriptions (https://support.buffer.com/article/520-facebook-metric-descriptions)"
+)
+HOOTSUITE_ER = "Hootsuite, How to calculate engagement rate (https://blog.hootsuite.com/calculate-engagement-rate/)"
+KEYHOLE_GROWTH = (
+    "Keyhole, How do I calculate follower growth rate? "
+    "(https://keyhole.co/blog/how-do-i-calculate-follower-growth-rate/)"
+)
+KAUSHIK = (
+    "Avinash Kaushik, Best Social Media Metrics: Conversation, Amplification, Applause, Economic Value "
+    "(https://www.kaushik.net/avinash/best-social-media-metrics-conversation-amplification-applause-economic-value/)"
+)
+TALKWALKER_SENTIMENT = (
+    "Talkwalker API guide, Sentiments: Net Sentiment "
+    "(https://developer.talkwalker.com/guides/use-histogram-api/sentiment)"
+)
+SPROUT_SOV = "Sprout Social, Share of voice (https://sproutsocial.com/insights/share-of-voice/)"
+MENTION_SOV = "Mention, Share of Voice calculator (https://mention.com/en/share-of-voice-calculator/)"
+SOKHAN_ANALYTICS = "Sokhan, docs/analytics.md (how snapshots are rolled up per day)"
+
+# What "engagements" adds up; kept in one place so every rate agrees.
+ENGAGEMENT_PARTS = ("likes", "comments", "shares", "saves", "clicks")
+_ENGAGEMENTS = (
+    "Engagements are likes + comments + shares (reposts and quotes) + saves + clicks of one post snapshot, "
+    "counting only the parts the network gives; a part it does not give is left out, never counted as zero, "
+    "and with no part given there are no engagements (missing)."
+)
+_NONE = " Missing when an input is missing; no value (zero_denominator) when the denominator is 0."
+
+ENGAGEMENTS = register(
+    MetricDefinition(
+        name="engagements",
+        version=1,
+        formula="likes + comments + shares + saves + clicks, over the parts the network gives",
+        source=f"{BUFFER_X}; {BUFFER_FACEBOOK}",
+        unit="count",
+        description=_ENGAGEMENTS,
+    )
+)
+ENGAGEMENT_RATE_IMPRESSIONS = register(
+    MetricDefinition(
+        name="engagement_rate_impressions",
+        version=1,
+        formula="engagements ÷ impressions × 100",
+        source=f"{BUFFER_X}; {BUFFER_FACEBOOK}",
+        unit="percent",
+        description=f"The percentage of impressions that resulted in an engagement. {_ENGAGEMENTS}{_NONE}",
+    )
+)
+ENGAGEMENT_RATE_REACH = register(
+    MetricDefinition(
+        name="engagement_rate_reach",
+        version=1,
+        formula="engagements ÷ reach × 100",
+        source=HOOTSUITE_ER,
+        unit="percent",
+        description=f"Engagement rate by reach (ERR): engagements per unique account reached. {_ENGAGEMENTS}{_NONE}",
+    )
+)
+ENGAGEMENT_RATE_FOLLOWERS = register(
+    MetricDefinition(
+        name="engagement_rate_followers",
+        version=1,
+        formula="engagements ÷ followers × 100, followers at the time of the post snapshot",
+        source=HOOTSUITE_ER,
+        unit="percent",
+        description=(
+            "Engagement rate by followers (ER post). Followers are the channel's latest account snapshot "
+            f"with a follower count taken at or before the post snapshot. {_ENGAGEMENTS}{_NONE}"
+        ),
+    )
+)
+FOLLOWER_GROWTH = register(
+    MetricDefinition(
+        name="follower_growth",
+        version=1,
+        formula="followers at the end − followers at the start of the period",
+        source=KEYHOLE_GROWTH,
+        unit="count",
+        description=(
+            "Net follower change. Start and end are the first and the last follower counts known in the "
+            "period (its first and last days with a value); with fewer than two such days it is missing."
+        ),
+    )
+)
+FOLLOWER_GROWTH_RATE = register(
+    MetricDefinition(
+        name="follower_growth_rate",
+        version=1,
+        formula="(followers at the end − followers at the start) ÷ followers at the start × 100",
+        source=KEYHOLE_GROWTH,
+        unit="percent",
+        description=(
+            "Follower growth relative to the audience at the start of the period (start and end as for "
+            f"follower_growth).{_NONE}"
+        ),
+    )
+)
+AMPLIFICATION_RATE = register(
+    MetricDefinition(
+        name="amplification_rate",
+        version=1,
+        formula="shares ÷ followers × 100, followers at the time of the post snapshot",
+        source=KAUSHIK,
+        unit="percent",
+        description=(
+            "The rate at which followers pass a post on through their own networks: shares (reposts, "
+            "retweets, quotes) per post over the channel's followers (as for engagement_rate_followers)."
+            f"{_NONE}"
+        ),
+    )
+)
+ENGAGEMENT_BREAKDOWN = register(
+    MetricDefinition(
+        name="engagement_breakdown",
+        version=1,
+        formula="part ÷ engagements × 100, for each of likes, comments, shares, saves, clicks",
+        source=f"{BUFFER_X}; {HOOTSUITE_ER}",
+        unit="percent",
+        description=(
+            "Each kind of engagement's share of a post's engagements; the shares of the parts the network "
+            f"gives add up to 100. A part the network does not give is missing. {_ENGAGEMENTS}{_NONE}"
+        ),
+    )
+)
+NET_SENTIMENT = register(
+    MetricDefinition(
+        name="net_sentiment",
+        version=1,
+        formula="(positive − negative) ÷ (positive + negative)",
+        source=TALKWALKER_SENTIMENT,
+        unit="ratio",
+        description=(
+            "Balance of positive over negative mentions, from −1 (all negative) to 1 (all positive); neutral "
+            f"mentions are left out.{_NONE}"
+        ),
+    )
+)
+SHARE_OF_VOICE = register(
+    MetricDefinition(
+        name="share_of_voice",
+        version=1,
+        formula="brand mentions ÷ (brand mentions + competitors' mentions)",
+        source=f"{SPROUT_SOV}; {MENTION_SOV}",
+        unit="ratio",
+        description=(
+            "The brand's part of the conversation about it and its competitors in the same period and "
+            f"sources, from 0 to 1.{_NONE}"
+        ),
+    )
+)
+ACCOUNT_DAILY = register(
+    MetricDefinition(
+        name="account_daily",
+        version=1,
+        formula="per field, the last value the network gave on the local day (workspace time zone)",
+        source=SOKHAN_ANALYTICS,
+        unit="count",
+        description=(
+            "The daily rollup of account snapshots (followers, following, posts, reach, impressions, views): "
+            "each field's last non-missing value of the day; snapshots without it are counted as missing, "
+            "and a field no snapshot of the day had stays missing."
+        ),
+    )
+)

@@ -477,8 +477,9 @@ class FacebookConnector(Connector):
                     continue
                 reactions = ((post.get("reactions") or {}).get("summary") or {}).get("total_count")
                 comments = ((post.get("comments") or {}).get("summary") or {}).get("total_count")
-                # Graph omits ``shares`` when a post has never been shared.
-                shares = (post.get("shares") or {}).get("count", 0)
+                # Graph leaves ``shares`` out for a never-shared post, but also whenever it does not
+                # show the count; absent is missing (None), never a guessed 0.
+                shares = (post.get("shares") or {}).get("count")
                 results.append(PostMetrics(remote_id=remote_id, likes=reactions, comments=comments, shares=shares))
         return results
 
