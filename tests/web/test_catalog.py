@@ -41,7 +41,8 @@ def template_messages() -> list[tuple[str, str | None, str]]:
             if "noop" in match.group("rest"):
                 continue
             context = CONTEXT_RE.search(match.group("rest"))
-            found.append((match.group("text"), context.group(2) if context else None, where))
+            # Django looks a literal up with "%" doubled (``Variable.resolve``), as makemessages wrote it.
+            found.append((match.group("text").replace("%", "%%"), context.group(2) if context else None, where))
         for match in BLOCK_RE.finditer(text):
             args = match.group("args")
             body = re.split(r"\{%\s*plural\s*%\}", match.group("body"))[0]

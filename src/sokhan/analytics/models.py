@@ -13,9 +13,10 @@ from typing import Any, ClassVar
 
 from django.db import models
 from django.utils.timezone import now
+from django.utils.translation import gettext_lazy as _
 
 from sokhan.channels.models import Channel
-from sokhan.core.models import Workspace
+from sokhan.core.models import User, Workspace
 from sokhan.publishing.models import PostTarget
 
 ACCOUNT_FIELDS = ("followers", "following", "posts", "reach", "impressions", "views")
@@ -149,3 +150,30 @@ class AccountDaily(models.Model):
 
     def __str__(self) -> str:
         return f"channel {self.channel_id} on {self.day}"
+
+
+class GoalMetric(models.TextChoices):
+    FOLLOWERS = "followers", _("Followers")
+    FOLLOWER_GROWTH = "follower_growth", _("Follower growth (%)")
+    ENGAGEMENT_RATE = "engagement_rate", _("Engagement rate (%)")
+    POSTS_PER_WEEK = "posts_per_week", _("Posts per week")
+
+
+class Goal(models.Model):
+    """A KPI target with a deadline, for one channel or (``channel`` NULL) all of the workspace's.
+    Growth is measured from ``start`` (the day the goal was set, unless given)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    metric = models.CharField(_("metric"), max_length=32, choices=GoalMetric.choices)
+    target = models.FloatField(_("target value"))
+    start = models.DateField(_("start"))
+    deadline = models.DateField(_("deadline"))
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering: ClassVar = ["deadline", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.target} by {self.deadline}"

@@ -31,6 +31,7 @@ CAPABILITY_LABELS: dict[Capability, str | Promise] = {
     Capability.LIKE: _("Likes"),
     Capability.HIDE: _("Hide comments"),
     Capability.SEARCH: _("Search"),
+    Capability.HASHTAG: _("Hashtag timelines"),
     Capability.POST_METRICS: _("Post metrics"),
     Capability.ACCOUNT_METRICS: _("Account metrics"),
     Capability.PROFILE_READ: _("Profile"),

@@ -122,6 +122,7 @@ TEMPLATES = [
                 "sokhan.web.context.shell",
                 "sokhan.channels.context.channel_alerts",
                 "sokhan.notifications.context.notifications",
+                "sokhan.listening.crisis_context.crisis_banner",
             ],
         },
     }
@@ -206,6 +207,8 @@ NODE_MODULES = Path(os.environ.get("SOKHAN_NODE_MODULES", Path.cwd() / "node_mod
 STATICFILES_DIRS: list[tuple[str, Path]] = []
 if (NODE_MODULES / "htmx.org" / "dist").is_dir():
     STATICFILES_DIRS.append(("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"))
+if (NODE_MODULES / "chart.js" / "dist").is_dir():
+    STATICFILES_DIRS.append(("vendor/chartjs", NODE_MODULES / "chart.js" / "dist"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

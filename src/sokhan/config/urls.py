@@ -12,5 +12,8 @@ urlpatterns = [
     path("", include("sokhan.approvals.urls")),
     path("", include("sokhan.automation.urls")),
     path("", include("sokhan.inbox.urls")),
+    path("", include("sokhan.analytics.urls")),
+    path("", include("sokhan.listening.urls")),
+    path("", include("sokhan.listening.urls_crisis")),
     path("", include("sokhan.web.urls")),
 ]

@@ -48,14 +48,23 @@ PUSHED_NETWORKS = frozenset({"telegram", "bale"})
 
 
 def inbox_streams(channel: Channel) -> list[str]:
-    """The streams this channel's connector can poll (none when the network pushes them to us)."""
+    """The streams this channel's connector can poll (none when the network pushes them to us, or
+    when listening reads the bot's one update queue and hands the inbox its share)."""
     if channel.network in PUSHED_NETWORKS and (channel.options or {}).get("webhook_secret_hash"):
+        return []
+    if channel.network in PUSHED_NETWORKS and _listening_reads(channel):
         return []
     try:
         cls = connector_class(channel.network)
     except DomainError:
         return []
     return [stream for stream, capability in STREAMS if cls.has(capability)]
+
+
+def _listening_reads(channel: Channel) -> bool:
+    from sokhan.listening.sources.chats import reads_bot_updates  # imported late: listening uses the inbox
+
+    return reads_bot_updates(channel)
 
 
 def channels_to_poll() -> list[int]:

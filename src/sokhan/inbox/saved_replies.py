@@ -9,7 +9,7 @@ warning. See docs/inbox-rules.md.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import transaction
@@ -32,13 +32,29 @@ _VARIABLE = re.compile(r"\{(\w+)\}")
 _LANGUAGE = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{2,8})*")
 
 
-def saved_reply_check(text: str) -> list[str]:
-    """The unknown variable names in ``text``, each once, in order of appearance."""
+def unknown_variables(text: str, known: Iterable[str]) -> list[str]:
+    """The ``{names}`` in ``text`` that are not in ``known``, each once, in order of appearance."""
+    allowed = set(known)
     unknown: list[str] = []
     for name in _VARIABLE.findall(text):
-        if name not in VARIABLES and name not in unknown:
+        if name not in allowed and name not in unknown:
             unknown.append(name)
     return unknown
+
+
+def fill_variables(text: str, values: Mapping[str, str]) -> str:
+    """``text`` with each ``{name}`` in ``values`` filled in; other ``{names}`` stay as written.
+    Shared with other prepared texts (listening's holding statements)."""
+
+    def fill(match: re.Match[str]) -> str:
+        return values.get(match.group(1), match.group(0))
+
+    return _VARIABLE.sub(fill, text)
+
+
+def saved_reply_check(text: str) -> list[str]:
+    """The unknown variable names in ``text``, each once, in order of appearance."""
+    return unknown_variables(text, VARIABLES)
 
 
 def brand_name_of(workspace: Workspace) -> str:
@@ -72,12 +88,7 @@ def render_saved_reply(
     text: str, conversation: Conversation, agent: User | None, *, message: Message | None = None
 ) -> str:
     """``text`` with the known variables filled in; unknown ``{names}`` stay visible as written."""
-    values = reply_variables(conversation, agent, message=message)
-
-    def fill(match: re.Match[str]) -> str:
-        return values.get(match.group(1), match.group(0))
-
-    return _VARIABLE.sub(fill, text)
+    return fill_variables(text, reply_variables(conversation, agent, message=message))
 
 
 def saved_replies_for(workspace: Workspace, language: str = "") -> list[SavedReply]:

@@ -58,6 +58,7 @@ CAPABILITY_METHODS: dict[Capability, str] = {
     Capability.LIKE: "like",
     Capability.HIDE: "hide",
     Capability.SEARCH: "search",
+    Capability.HASHTAG: "hashtag_timeline",
     Capability.POST_METRICS: "post_metrics",
     Capability.ACCOUNT_METRICS: "account_metrics",
     Capability.PROFILE_READ: "verify",
@@ -241,6 +242,10 @@ class Connector:
 
     def search(self, query: str, cursor: str = "") -> Page[RemoteMessage]:
         raise self._unsupported("search")
+
+    def hashtag_timeline(self, tag: str, cursor: str = "") -> Page[RemoteMessage]:
+        """Public posts with the hashtag ``tag`` (without ``#``) newer than ``cursor``, oldest first."""
+        raise self._unsupported("hashtag timelines")
 
     def post_metrics(self, remote_ids: Sequence[str]) -> list[PostMetrics]:
         raise self._unsupported("post metrics")

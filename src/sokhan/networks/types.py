@@ -28,6 +28,7 @@ class Capability(StrEnum):
     LIKE = "like"
     HIDE = "hide"  # hide or remove a comment on our post
     SEARCH = "search"  # search public posts
+    HASHTAG = "hashtag"  # read a hashtag's public timeline
     POST_METRICS = "post_metrics"
     ACCOUNT_METRICS = "account_metrics"
     PROFILE_READ = "profile_read"

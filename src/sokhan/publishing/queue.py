@@ -9,7 +9,7 @@ time that happens twice (clocks go back) means its first occurrence.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -186,3 +186,23 @@ def post_queue(*, actor: Membership, post_id: int, ip: str | None = None) -> Pos
         at = next_free_slot(row.channel, after=now, tz=actor.workspace.timezone)
         services.post_schedule(actor=actor, post_id=post.pk, at=at, channel_ids=[row.channel_id], ip=ip)
     return post
+
+
+# Slot suggestions: another app (analytics' best time to post) registers a provider from its
+# ``ready()``; the queue page offers the slots a channel does not have yet as one-click additions.
+SlotSuggester = Callable[[Workspace, int], list[tuple[int, time]]]
+_SUGGESTERS: list[SlotSuggester] = []
+
+
+def register_slot_suggester(suggester: SlotSuggester) -> None:
+    """Add a provider of ``(weekday, local time)`` slots, best first (idempotent)."""
+    if suggester not in _SUGGESTERS:
+        _SUGGESTERS.append(suggester)
+
+
+def suggested_slots(workspace: Workspace, n: int = 3) -> list[tuple[int, time]]:
+    """Up to ``n`` suggested weekly slots from the registered providers, best first."""
+    found: list[tuple[int, time]] = []
+    for suggester in _SUGGESTERS:
+        found.extend(slot for slot in suggester(workspace, n) if slot not in found)
+    return found[:n]

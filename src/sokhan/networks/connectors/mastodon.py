@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, ClassVar
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import requests
 from django.utils.translation import gettext_lazy as _
@@ -166,6 +166,7 @@ class MastodonConnector(Connector):
             Capability.DM_MEDIA,
             Capability.LIKE,
             Capability.SEARCH,
+            Capability.HASHTAG,
             Capability.POST_METRICS,
             Capability.ACCOUNT_METRICS,
             Capability.PROFILE_READ,
@@ -390,6 +391,12 @@ class MastodonConnector(Connector):
         return self._call(lambda: self._send_status(form, key), write=True)
 
     def _send_status(self, form: dict[str, Any], key: str) -> dict[str, Any]:
+        status: dict[str, Any] = self._raw("POST", "/api/v1/statuses", data=form, key=key)
+        return status
+
+    def _raw(
+        self, method: str, path: str, *, data: dict[str, Any] | None = None, params: Any = None, key: str = ""
+    ) -> Any:
         """What Mastodon.py's request code does for this call, raising its exceptions (``_map``)."""
         client = self.client
         headers = {"User-Agent": USER_AGENT}
@@ -400,9 +407,10 @@ class MastodonConnector(Connector):
         try:
             # The no-op ``auth`` keeps requests from replacing the header with .netrc credentials.
             response = client.session.request(
-                "POST",
-                f"{client.api_base_url}/api/v1/statuses",
-                data=form,
+                method,
+                f"{client.api_base_url}{path}",
+                data=data,
+                params=params,
                 headers=headers,
                 timeout=self.timeout,
                 auth=lambda r: r,
@@ -427,7 +435,7 @@ class MastodonConnector(Connector):
             kind = _ERRORS.get(status) or (MastodonServerError if 500 <= status <= 511 else MastodonAPIError)
             raise kind("Mastodon API returned error", status, response.reason, error)
         try:
-            status_json: dict[str, Any] = response.json()
+            status_json = response.json()
         except ValueError as exc:
             raise MastodonAPIError(
                 f"Could not parse response as JSON, response code was {response.status_code}, "
@@ -548,6 +556,17 @@ class MastodonConnector(Connector):
             lambda: self.client.search_v2(query, result_type="statuses", min_id=cursor or None, resolve=False)
         )
         statuses = [dict(s) for s in result["statuses"] if _newer(str(s["id"]), cursor)]
+        items = sorted((self._message(s, MessageKind.POST) for s in statuses), key=lambda m: _id_key(m.remote_id))
+        return Page(items=tuple(items), cursor=items[-1].remote_id if items else cursor)
+
+    def hashtag_timeline(self, tag: str, cursor: str = "") -> Page[RemoteMessage]:
+        """``GET /api/v1/timelines/tag/:hashtag`` with ``min_id``: the statuses immediately newer than
+        ``cursor`` (so polling page by page leaves no gap); the newest 40 when there is no cursor."""
+        name = quote(tag.lstrip("#"), safe="")  # Persian tags go in the path percent-encoded
+        params = {"limit": 40, **({"min_id": cursor} if cursor else {})}
+        # Not Mastodon.py's timeline_hashtag: it asks /api/v2/instance first on every call.
+        found = self._call(lambda: self._raw("GET", f"/api/v1/timelines/tag/{name}", params=params))
+        statuses = [dict(s) for s in found if _newer(str(s["id"]), cursor)]
         items = sorted((self._message(s, MessageKind.POST) for s in statuses), key=lambda m: _id_key(m.remote_id))
         return Page(items=tuple(items), cursor=items[-1].remote_id if items else cursor)
 

@@ -31,7 +31,14 @@ from sokhan.core.permissions import Perm, role_can
 from sokhan.core.text import normalize_fa
 from sokhan.publishing import calendar_grid
 from sokhan.publishing.models import PostingSlot, PostTarget
-from sokhan.publishing.queue import TAKING, SlotInput, next_free_slot, slots_list, slots_replace
+from sokhan.publishing.queue import (
+    TAKING,
+    SlotInput,
+    next_free_slot,
+    slots_list,
+    slots_replace,
+    suggested_slots,
+)
 from sokhan.publishing.views.calendar import STATE_LABELS, post_url
 from sokhan.web.access import workspace_context, workspace_page
 from sokhan.web.http import client_ip
@@ -124,6 +131,13 @@ def _context(request: HttpRequest, membership: Membership, channel: Channel | No
         except DomainError:
             context["next_free"] = None
         context["queue_url"] = reverse("publishing:queue", kwargs={"ws": workspace.slug}) + f"?channel={channel.pk}"
+        if context["may_edit"]:
+            have = {(s.weekday, s.time) for s in slots}
+            context["suggested"] = [
+                (w, weekday_name(w, language=language), t.strftime("%H:%M"), format_time(t, language=language))
+                for w, t in suggested_slots(workspace)
+                if (w, t) not in have
+            ]
     return context
 
 

@@ -122,6 +122,7 @@ class BlueskyConnector(Connector):
             Capability.REPLY_MEDIA,
             Capability.LIKE,
             Capability.SEARCH,
+            Capability.HASHTAG,
             Capability.POST_METRICS,
             Capability.ACCOUNT_METRICS,
             Capability.PROFILE_READ,
@@ -545,6 +546,16 @@ class BlueskyConnector(Connector):
     def search(self, query: str, cursor: str = "") -> Page[RemoteMessage]:
         """``app.bsky.feed.searchPosts`` (sort=latest); ``cursor`` is the newest ``indexedAt`` seen."""
         params: dict[str, Any] = {"q": query, "sort": "latest", "limit": 50}
+        if cursor:
+            params["since"] = cursor
+        result = self._call(lambda: self.client.app.bsky.feed.search_posts(params))
+        items = [self._message(_as_dict(p), MessageKind.POST) for p in result.posts]
+        return self._page(items, cursor)
+
+    def hashtag_timeline(self, tag: str, cursor: str = "") -> Page[RemoteMessage]:
+        """Posts tagged ``#tag``: ``app.bsky.feed.searchPosts`` filtered by ``tag`` (facet or tags
+        field; the query ``#tag`` is what the search service needs besides); cursor as :meth:`search`."""
+        params: dict[str, Any] = {"q": f"#{tag}", "tag": [tag], "sort": "latest", "limit": 50}
         if cursor:
             params["since"] = cursor
         result = self._call(lambda: self.client.app.bsky.feed.search_posts(params))

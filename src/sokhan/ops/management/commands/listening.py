@@ -11,6 +11,9 @@ Exit status 0 after reading all of standard input (whether or not anything match
 with a syntax error (the message gives the column and what was expected) or for a bad input line
 (not UTF-8, not a JSON object, no string ``text``): the message names the line, and the lines
 before it have been answered.
+
+``sokhan listening import --workspace SLUG --format jsonl|csv FILE``: see ``sokhan.listening.import_cli``.
+``sokhan listening corrections --workspace SLUG``: see ``sokhan.listening.corrections_cli``.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any, BinaryIO
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from sokhan.listening import corrections_cli, import_cli
 from sokhan.listening.matcher import Matcher
 from sokhan.listening.query import QuerySyntaxError
 
@@ -68,7 +72,10 @@ def _parse_item(number: int, line: str) -> tuple[Any, str, str, str]:
 
 
 class Command(BaseCommand):
-    help = "Listening tools. 'match' runs one listening query over texts on standard input."
+    help = (
+        "Listening tools. 'match' runs one listening query over texts on standard input; "
+        "'import' stores mentions from a JSONL or CSV file; 'corrections' prints sentiment corrections as JSON lines."
+    )
     requires_system_checks: list[str] = []
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -90,8 +97,16 @@ class Command(BaseCommand):
         )
         match.add_argument("--lang", default="", metavar="CODE", help="Language of items that do not give one.")
         match.add_argument("--channel", default="", metavar="KEY", help="Channel of items that do not give one.")
+        import_cli.add_parser(actions)
+        corrections_cli.add_parser(actions)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["action"] == "corrections":
+            corrections_cli.run(options, self.stdout)
+            return
+        if options["action"] == "import":
+            import_cli.run(options, self.stdout, self.stderr)
+            return
         matcher: Matcher[int] = Matcher()
         try:
             matcher.set(0, options["query"])
