@@ -3,20 +3,25 @@
 Run from the repository root (``bench/listening.md`` explains the method; results go in
 ``bench/RESULTS.md``)::
 
-    .venv/bin/python bench/listening_match.py --posts 1000000 --queries 1000
+    .venv/bin/python bench/listening_match.py --posts 1000000 --queries 1000 --breakdown --processes 2
 
 It generates (deterministically, from ``--seed``) a corpus of realistic mixed Persian/English posts
 and a set of listening queries, writes the corpus as one post per line plus a keywords file (every
 distinct term of every query, as written), then in the same run times:
 
-* the product's ``Matcher`` with all queries loaded: every post folded, matched and evaluated,
-  reading the corpus file line by line (its language/channel from a side file);
 * ``grep -c -F -f keywords corpus`` (the issue's baseline) and, for information,
   ``grep -c -F -i -w -f keywords`` on the first ``--grep-words-posts`` posts (it is ~1,000x slower);
-* with ``--processes N``, the matcher again split over N processes.
+* the product's ``Matcher`` with all queries loaded, every post folded, matched and evaluated:
+  ``match_lines`` over the corpus file's bytes (one call, each post's language and channel read from
+  a side file when a ``lang:``/``channel:`` query needs them), and the per-post ``match`` loop
+  (reading the corpus line by line, as ``sokhan listening match`` does);
+* with ``--threads N`` / ``--processes N``, ``match_lines`` on N threads / in N processes;
+* with ``--pure-python``, the per-post loop on the pure-Python engine (the "before").
 
-It prints one JSON object. Generated files are kept in ``--workdir`` (default
-``bench/.listening-data``) and reused when the same sizes and seed are asked again.
+grep and ``match_lines`` are timed ``--repeat`` times, alternately, and the fastest run of each is
+kept (the machine is shared). CPU seconds are reported next to wall seconds. It prints one JSON
+object. Generated files are kept in ``--workdir`` (default ``bench/.listening-data``) and reused
+when the same sizes and seed are asked again.
 """
 
 from __future__ import annotations
@@ -25,18 +30,20 @@ import argparse
 import json
 import os
 import random
+import resource
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, overload
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from sokhan.core.text import fold_with_joins  # noqa: E402
-from sokhan.listening.matcher import Matcher  # noqa: E402
+from sokhan.listening.matcher import PURE_PYTHON_ENV, Matcher  # noqa: E402
 from sokhan.listening.query import terms  # noqa: E402
 
 CHANNELS = ("telegram", "x", "instagram", "mastodon", "bluesky", "bale", "eitaa", "rss")
@@ -250,21 +257,96 @@ def _lines(path: Path) -> Iterator[str]:
             yield line.rstrip("\n")
 
 
-def time_matcher(matcher: Matcher[int], corpus: Path, meta: Path) -> dict[str, float | int]:
+def _matcher(queries: list[str], *, pure: bool = False) -> Matcher[int]:
+    if pure:
+        os.environ[PURE_PYTHON_ENV] = "1"
+    try:
+        matcher: Matcher[int] = Matcher(channels=CHANNELS)
+    finally:
+        os.environ.pop(PURE_PYTHON_ENV, None)
+    for index, query in enumerate(queries):
+        matcher.set(index, query)
+    matcher.rebuild()
+    return matcher
+
+
+class _Column(Sequence[str]):
+    """Column ``index`` of ``meta.tsv`` (lang, channel), split only for the lines that are asked."""
+
+    def __init__(self, lines: list[str], index: int, offset: int = 0) -> None:
+        self._lines = lines
+        self._index = index
+        self._offset = offset
+
+    def __len__(self) -> int:
+        return len(self._lines) - self._offset
+
+    @overload
+    def __getitem__(self, item: int) -> str: ...
+    @overload
+    def __getitem__(self, item: slice) -> Sequence[str]: ...
+    def __getitem__(self, item: int | slice) -> str | Sequence[str]:
+        if isinstance(item, slice):
+            raise TypeError("a column is indexed by line number")
+        return self._lines[item + self._offset].split("\t")[self._index]
+
+
+def _clock() -> tuple[float, float]:
+    return time.perf_counter(), time.process_time()
+
+
+def _since(started: tuple[float, float]) -> dict[str, float]:
+    wall, cpu = _clock()
+    return {"seconds": round(wall - started[0], 3), "cpu_seconds": round(cpu - started[1], 3)}
+
+
+def _counts(found: Iterable[Collection[int]]) -> dict[str, int]:
     matched_posts = matches = 0
-    started = time.perf_counter()
+    for ids in found:
+        matched_posts += 1
+        matches += len(ids)
+    return {"matched_posts": matched_posts, "matches": matches}
+
+
+def time_match_lines(matcher: Matcher[int], corpus: Path, meta: Path, threads: int = 1) -> dict[str, Any]:
+    """The bulk path: the corpus file's bytes in one ``match_lines`` call (reading included)."""
+    started = _clock()
+    data = corpus.read_bytes()
+    lines = meta.read_text(encoding="utf-8").split("\n")
+    found = matcher.match_lines(data, langs=_Column(lines, 0), channels=_Column(lines, 1), threads=threads)
+    timing = _since(started)
+    return {**timing, **_counts(ids for _, ids in found), "threads": threads}
+
+
+def time_match_per_post(matcher: Matcher[int], corpus: Path, meta: Path) -> dict[str, Any]:
+    """The per-post path: read line by line, ``matcher.match(text, lang=…, channel=…)``."""
+    matched_posts = matches = 0
+    started = _clock()
     for text, info in zip(_lines(corpus), _lines(meta), strict=True):
         lang, channel = info.split("\t")
         found = matcher.match(text, lang=lang, channel=channel)
         if found:
             matched_posts += 1
             matches += len(found)
-    seconds = time.perf_counter() - started
-    return {"seconds": round(seconds, 3), "matched_posts": matched_posts, "matches": matches}
+    return {**_since(started), "matched_posts": matched_posts, "matches": matches}
 
 
 def time_breakdown(matcher: Matcher[int], corpus: Path) -> dict[str, float]:
-    """Where the matcher's time goes: reading, folding, folding + automaton + boundaries."""
+    """Where ``match_lines``' time goes: folding alone, then everything (no file reading)."""
+    data = corpus.read_bytes()
+    fold_only: Matcher[int] = Matcher()
+    fold_only.set(0, "\u2603\u2603")  # a term no post contains: the fold runs, no walk ever starts
+    started = _clock()
+    fold_only.match_lines(data)
+    fold = _since(started)
+    started = _clock()
+    matcher.match_lines(data)
+    full = _since(started)
+    return {"fold_cpu_seconds": fold["cpu_seconds"], "match_lines_cpu_seconds": full["cpu_seconds"]}
+
+
+def time_breakdown_python(matcher: Matcher[int], corpus: Path) -> dict[str, float]:
+    """The pure-Python engine: folding alone, folding + automaton + boundaries."""
     texts = list(_lines(corpus))
     started = time.perf_counter()
     for text in texts:
@@ -277,47 +359,66 @@ def time_breakdown(matcher: Matcher[int], corpus: Path) -> dict[str, float]:
     return {"fold_seconds": round(fold, 3), "fold_and_hits_seconds": round(hits, 3)}
 
 
-def _match_share(args: tuple[Path, Path, list[str], int, int]) -> tuple[int, int]:
-    corpus, meta, queries, share, shares = args
-    matcher: Matcher[int] = Matcher(channels=CHANNELS)
-    for index, query in enumerate(queries):
-        matcher.set(index, query)
-    matched_posts = matches = 0
-    for number, (text, info) in enumerate(zip(_lines(corpus), _lines(meta), strict=True)):
-        if number % shares == share:
-            lang, channel = info.split("\t")
-            found = matcher.match(text, lang=lang, channel=channel)
-            matched_posts += bool(found)
-            matches += len(found)
-    return matched_posts, matches
+_SHARED: dict[str, Any] = {}  # what forked workers inherit: the compiled matcher
 
 
-def time_matcher_parallel(corpus: Path, meta: Path, queries: list[str], processes: int) -> dict[str, float | int]:
-    """The same work in ``processes`` processes, each with its own Matcher and every n-th post."""
+def _match_share(args: tuple[Path, Path, int, int, int]) -> tuple[int, int, float]:
+    corpus, meta, begin, end, first_line = args
+    matcher: Matcher[int] = _SHARED["matcher"]
+    started = time.process_time()
+    with open(corpus, "rb") as stream:
+        stream.seek(begin)
+        data = stream.read(end - begin)
+    lines = meta.read_text(encoding="utf-8").split("\n")
+    found = matcher.match_lines(data, langs=_Column(lines, 0, first_line), channels=_Column(lines, 1, first_line))
+    counts = _counts(ids for _, ids in found)
+    return counts["matched_posts"], counts["matches"], time.process_time() - started
+
+
+def time_matcher_parallel(matcher: Matcher[int], corpus: Path, meta: Path, processes: int) -> dict[str, Any]:
+    """``match_lines`` in ``processes`` forked processes (they inherit the compiled matcher), each on
+    a run of whole lines of about the same size."""
     import multiprocessing
 
-    started = time.perf_counter()
+    size = corpus.stat().st_size
+    started = _clock()
+    with open(corpus, "rb") as stream:
+        data = stream.read()
+    bounds, lines_before = [0], [0]
+    for part in range(1, processes):
+        cut = data.find(b"\n", size * part // processes) + 1 or size
+        lines_before.append(lines_before[-1] + data.count(b"\n", bounds[-1], cut))
+        bounds.append(cut)
+    bounds.append(size)
+    del data
+    _SHARED["matcher"] = matcher
+    shares = [(corpus, meta, bounds[k], bounds[k + 1], lines_before[k]) for k in range(processes)]
     with multiprocessing.get_context("fork").Pool(processes) as pool:
-        parts = pool.map(_match_share, [(corpus, meta, queries, share, processes) for share in range(processes)])
-    seconds = time.perf_counter() - started
+        parts = pool.map(_match_share, shares)
+    timing = _since(started)
     return {
         "processes": processes,
-        "seconds": round(seconds, 3),
+        **timing,
+        "cpu_seconds": round(sum(part[2] for part in parts), 3),  # the workers' CPU
         "matched_posts": sum(part[0] for part in parts),
         "matches": sum(part[1] for part in parts),
     }
 
 
-def time_grep(corpus: Path, keywords: Path, *flags: str) -> dict[str, float | int | str]:
+def time_grep(corpus: Path, keywords: Path, *flags: str) -> dict[str, Any]:
     command = ["grep", "-c", "-F", *flags, "-f", str(keywords), str(corpus)]
     env = {**os.environ, "LC_ALL": "C.UTF-8"}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(command)} failed: {result.stderr}")
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
     return {"command": " ".join(["grep", "-c", "-F", *flags, "-f", keywords.name, corpus.name]),
-            "seconds": round(seconds, 3), "matched_lines": int(result.stdout.strip() or 0)}  # fmt: skip
+            "seconds": round(seconds, 3), "cpu_seconds": round(cpu, 3),
+            "matched_lines": int(result.stdout.strip() or 0)}  # fmt: skip
 
 
 def time_recompile(matcher: Matcher[int], queries: list[str]) -> dict[str, float]:
@@ -339,33 +440,55 @@ def time_recompile(matcher: Matcher[int], queries: list[str]) -> dict[str, float
     return result
 
 
+def _rate(posts: int, timing: dict[str, Any], grep: dict[str, Any]) -> dict[str, Any]:
+    """posts/s and the ratio to grep (grep seconds / these seconds: >= 1 is at least as fast)."""
+    out = {**timing, "posts_per_s": round(posts / float(timing["seconds"]))}
+    out["ratio_vs_grep"] = round(float(grep["seconds"]) / float(timing["seconds"]), 3)
+    if timing.get("cpu_seconds"):
+        out["cpu_ratio_vs_grep"] = round(float(grep["cpu_seconds"]) / float(timing["cpu_seconds"]), 3)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--posts", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=1404)
     parser.add_argument("--workdir", type=Path, default=ROOT / "bench" / ".listening-data")
-    parser.add_argument("--breakdown", action="store_true", help="Also time folding and the automaton alone.")
-    parser.add_argument("--processes", type=int, default=1, help="Also time the matcher in this many processes.")
+    parser.add_argument("--breakdown", action="store_true", help="Also time folding alone.")
+    parser.add_argument("--processes", type=int, default=1, help="Also time match_lines in this many processes.")
+    parser.add_argument("--threads", type=int, default=1, help="Also time match_lines on this many threads.")
+    parser.add_argument("--repeat", type=int, default=3, help="Time grep and match_lines this many times each.")
+    parser.add_argument("--pure-python", action="store_true", help="Also time the pure-Python engine (slow).")
     parser.add_argument(
         "--grep-words-posts", type=int, default=20_000, help="Posts (a prefix) that grep -F -i -w is timed on."
     )
     args = parser.parse_args()
+    load_before = os.getloadavg()
 
     started = time.perf_counter()
     corpus, meta, queries_file, keywords = generate(args.workdir, args.posts, args.queries, args.seed)
     generate_seconds = time.perf_counter() - started
     queries = queries_file.read_text(encoding="utf-8").splitlines()
 
-    matcher: Matcher[int] = Matcher(channels=CHANNELS)
     started = time.perf_counter()
-    for index, query in enumerate(queries):
-        matcher.set(index, query)
-    matcher.rebuild()
+    matcher = _matcher(queries)
     compile_seconds = time.perf_counter() - started
+    if matcher.engine != "c":
+        raise SystemExit(f"the C engine is not in use (Matcher().engine == {matcher.engine!r}); see docs/listening.md")
 
-    grep_plain = time_grep(corpus, keywords)
-    ours = time_matcher(matcher, corpus, meta)
+    greps: list[dict[str, Any]] = []
+    ours: list[dict[str, Any]] = []
+    for _ in range(args.repeat):  # alternately, so that both see the same load
+        greps.append(time_grep(corpus, keywords))
+        ours.append(time_match_lines(matcher, corpus, meta))
+    grep_plain = min(greps, key=lambda run: float(run["seconds"]))
+    best = min(ours, key=lambda run: float(run["seconds"]))
+    per_post = time_match_per_post(matcher, corpus, meta)
+    counts = (best["matched_posts"], best["matches"])
+    if (per_post["matched_posts"], per_post["matches"]) != counts:
+        raise SystemExit(f"match_lines and match disagree: {counts} != {per_post}")
+
     # grep -i -w with multibyte keywords is ~1,000x slower than -F alone: time it on a prefix.
     sample = corpus.with_name(f"sample-{args.grep_words_posts}.txt")
     if not sample.exists():
@@ -380,28 +503,47 @@ def main() -> None:
         "terms": matcher.term_count,
         "keywords": len(keywords.read_text(encoding="utf-8").splitlines()),
         "corpus_mb": round(size / 1e6, 1),
+        "engine": matcher.engine,
+        "load_average_before": [round(load, 2) for load in load_before],
         "generate_seconds": round(generate_seconds, 1),
         "compile_seconds": round(compile_seconds, 3),
-        "matcher": {**ours, "posts_per_s": round(args.posts / float(ours["seconds"]))},
         "grep": {**grep_plain, "posts_per_s": round(args.posts / float(grep_plain["seconds"]))},
+        "grep_runs": [run["seconds"] for run in greps],
+        "matcher": _rate(args.posts, best, grep_plain),
+        "matcher_runs": [run["seconds"] for run in ours],
+        "matcher_per_post": _rate(args.posts, per_post, grep_plain),
         "grep_i_w": {
             **grep_words,
             "posts": sample_posts,
             "posts_per_s": round(sample_posts / float(grep_words["seconds"])),
         },
-        "ratio_vs_grep": round(float(grep_plain["seconds"]) / float(ours["seconds"]), 3),
+        "ratio_vs_grep": round(float(grep_plain["seconds"]) / float(best["seconds"]), 3),
         "ratio_vs_grep_i_w": round(
-            (args.posts / float(ours["seconds"])) / (sample_posts / float(grep_words["seconds"])), 1
+            (args.posts / float(best["seconds"])) / (sample_posts / float(grep_words["seconds"])), 1
         ),
-        "recompile": time_recompile(matcher, queries),
+        "recompile": time_recompile(_matcher(queries), queries),
     }
+    if args.threads > 1:
+        threaded = time_match_lines(matcher, corpus, meta, threads=args.threads)
+        result["matcher_threads"] = _rate(args.posts, threaded, grep_plain)
     if args.processes > 1:
-        parallel = time_matcher_parallel(corpus, meta, queries, args.processes)
-        parallel["posts_per_s"] = round(args.posts / float(parallel["seconds"]))
-        parallel["ratio_vs_grep"] = round(float(grep_plain["seconds"]) / float(parallel["seconds"]), 3)
-        result["matcher_parallel"] = parallel
+        parallel = time_matcher_parallel(matcher, corpus, meta, args.processes)
+        result["matcher_parallel"] = _rate(args.posts, parallel, grep_plain)
+    for key in ("matcher_threads", "matcher_parallel"):
+        part = result.get(key)
+        if isinstance(part, dict) and (part["matched_posts"], part["matches"]) != counts:
+            raise SystemExit(f"{key} disagrees with match_lines: {part} != {counts}")
     if args.breakdown:
         result["breakdown"] = time_breakdown(matcher, corpus)
+    if args.pure_python:
+        pure = _matcher(queries, pure=True)
+        before = time_match_per_post(pure, corpus, meta)
+        if (before["matched_posts"], before["matches"]) != counts:
+            raise SystemExit(f"the pure-Python engine disagrees: {before} != {counts}")
+        result["pure_python"] = _rate(args.posts, before, grep_plain)
+        if args.breakdown:
+            result["pure_python_breakdown"] = time_breakdown_python(pure, corpus)
+    result["load_average_after"] = [round(load, 2) for load in os.getloadavg()]
     print(json.dumps(result, ensure_ascii=False))
 
 

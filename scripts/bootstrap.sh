@@ -24,7 +24,11 @@ if [ ! -x .venv/bin/python ]; then
 fi
 
 stamp_file=.venv/.sokhan-install
-stamp="$(cat pyproject.toml package.json package-lock.json 2>/dev/null | sha256sum | cut -d' ' -f1)$extras"
+stamp="$(cat pyproject.toml setup.py package.json package-lock.json 2>/dev/null | sha256sum | cut -d' ' -f1)$extras"
+# The C extension (src/sokhan/listening/_scan.c) is compiled by the install; an editable install
+# does not recompile it when the source changes, so its hash has a stamp of its own.
+scan_stamp_file=.venv/.sokhan-scan
+scan_stamp="$(cat setup.py src/sokhan/listening/_scan.c | sha256sum | cut -d' ' -f1)"
 if [ ! -f "$stamp_file" ] || [ "$(cat "$stamp_file")" != "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".$extras"
@@ -34,6 +38,14 @@ if [ ! -f "$stamp_file" ] || [ "$(cat "$stamp_file")" != "$stamp" ]; then
   fi
   npm ci --no-audit --no-fund --loglevel=error
   echo "$stamp" >"$stamp_file"
+  echo "$scan_stamp" >"$scan_stamp_file"
+elif [ ! -f "$scan_stamp_file" ] || [ "$(cat "$scan_stamp_file")" != "$scan_stamp" ]; then
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e ".$extras"
+  echo "$scan_stamp" >"$scan_stamp_file"
+fi
+if ! .venv/bin/python -c "import sokhan.listening._scan" 2>/dev/null; then
+  echo "warning: the listening matcher's C extension was not built (no C compiler or Python headers?);" \
+    "listening falls back to the much slower pure-Python engine (docs/listening.md, Speed)." >&2
 fi
 
 .venv/bin/sokhan compiletranslations --quiet

@@ -21,11 +21,22 @@ Hashtags and accounts (also in ``docs/listening.md``):
   ``#applepie``. Write ``#apple`` to find only the hashtag.
 
 "Recompiled incrementally": ``set``/``remove`` compile only the query that changed and keep a
-reference count per distinct term; the automaton is rebuilt from the term table lazily, once, at
-the next ``match`` after one or more changes that added a term (removing a term only leaves an
-entry that no query reads until the next rebuild). pyahocorasick cannot add words to a finished
-automaton, and a rebuild is cheap (10–20 ms for 1,000 topics with 3,300 terms, measured by
-``bench/listening_match.py``), so a batch of changes costs one rebuild.
+reference count per distinct term; the automaton (or the C engine's trie) is rebuilt from the term
+table lazily, once, at the next ``match`` after one or more changes that added a term (removing a
+term only leaves an entry that no query reads until the next rebuild). pyahocorasick cannot add
+words to a finished automaton, and a rebuild is cheap (1–2 ms for 1,000 topics with 3,300 terms in
+C, 5–20 ms with pyahocorasick, measured by ``bench/listening_match.py``), so a batch of changes
+costs one rebuild.
+
+Speed: when the C extension ``sokhan.listening._scan`` is importable (it is built by ``pip install``),
+a ``Matcher`` hands the per-post work to it: folding, finding the terms, the boundary rules and the
+evaluation of the queries, with the same results (``tests/listening/test_scan_equivalence.py``);
+the Python side keeps the bookkeeping (term ids and reference counts, anchors, compiling queries)
+and mirrors it into the engine (``_scan.Engine.set_terms`` / ``set_query`` / ``remove_query``). The
+Python code below is the reference and the fallback: it is used when the extension cannot be
+imported, or for every new ``Matcher`` while the environment variable
+``SOKHAN_LISTENING_PURE_PYTHON`` is set to a non-empty value. ``Matcher().engine`` says which one a
+matcher uses. For bulk work, ``match_lines`` matches a whole UTF-8 buffer in one call.
 
 Not thread-safe: use one ``Matcher`` per thread (or a lock around ``set``/``remove``/``match``).
 """
@@ -33,9 +44,11 @@ Not thread-safe: use one ``Matcher`` per thread (or a lock around ``set``/``remo
 from __future__ import annotations
 
 import builtins
+import os
 import time
-from collections.abc import Callable, Collection, Hashable, Iterable, Iterator
+from collections.abc import Buffer, Callable, Collection, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import batched
 from typing import Any, Literal
 
 import ahocorasick
@@ -43,14 +56,26 @@ import ahocorasick
 from sokhan.core.text import fold_with_joins, is_whole_word, is_word_char
 from sokhan.listening.query import And, Field, Node, Not, Or, Term, parse
 
+try:
+    from sokhan.listening import _scan
+except ImportError:  # pragma: no cover - only where the extension could not be built
+    _scan = None  # type: ignore[assignment]
+
+PURE_PYTHON_ENV = "SOKHAN_LISTENING_PURE_PYTHON"
+
 # How a hit's edges are checked; words and phrases share the whole-word rule.
 Boundary = Literal["text", "hashtag", "account"]
 _BOUNDARY: dict[str, Boundary] = {"word": "text", "phrase": "text", "hashtag": "hashtag", "account": "account"}
 _NOT_BEFORE_ACCOUNT = frozenset("@!#$%&*.")
 _HANDLE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
+_KIND: dict[Boundary, int] = {"text": 0, "hashtag": 1, "account": 2}  # _scan's term kinds
+_BATCH = 256  # match_many hands the C engine this many items at a time
 
 # hits (term ids), item language, item channel
 Evaluator = Callable[[set[int], str, str], bool]
+# A query for the C engine: a term id, or (1, lang) / (2, channel) / (3, NOT operand) /
+# (4, AND operands) / (5, OR operands).
+Program = int | tuple[int, Any]
 
 
 @dataclass(slots=True)
@@ -67,6 +92,7 @@ class _Compiled:
     term_keys: tuple[tuple[Boundary, str], ...]  # every distinct term the query reads
     anchors: frozenset[int]  # : terms one of which must hit for the query to be true
     evaluate: Evaluator | None  # None: an OR of positive terms, true on any positive hit
+    program: Program | None  # the same for the C engine (None when evaluate is None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +128,33 @@ def _normal_lang(lang: str) -> str:
     return lang.strip().lower().replace("_", "-")
 
 
+def c_engine_available() -> bool:
+    """Whether the C extension was imported (``Matcher().engine`` also honours the env variable)."""
+    return _scan is not None
+
+
+def _use_c_engine() -> bool:
+    return _scan is not None and not os.environ.get(PURE_PYTHON_ENV)
+
+
+def _program(node: Node, seen: dict[tuple[Boundary, str], int]) -> Program:
+    match node:
+        case Term():
+            return seen[(_BOUNDARY[node.kind], node.key)]
+        case Field(name="lang", value=value):
+            return (1, value)
+        case Field(value=value):
+            return (2, value)
+        case Not(operand):
+            return (3, _program(operand, seen))
+        case And(operands):
+            return (4, tuple(_program(operand, seen) for operand in operands))
+        case Or(operands):
+            return (5, tuple(_program(operand, seen) for operand in operands))
+        case _:  # pragma: no cover - Node is closed
+            raise TypeError(node)
+
+
 class Matcher[K: Hashable]:
     """Queries under ids of type ``K``; ``match`` returns the ids of those a post matches."""
 
@@ -113,9 +166,16 @@ class Matcher[K: Hashable]:
         self._key_length: dict[int, int] = {}
         self._by_anchor: dict[int, list[K]] = {}
         self._automaton: Any = None
+        self._engine = _scan.Engine(fold_with_joins) if _use_c_engine() else None
         self._dirty = False
+        self._changes = 0  # counts set/remove, so match_many notices changes made while it runs
         self.rebuilds = 0
         self.last_rebuild_seconds = 0.0
+
+    @property
+    def engine(self) -> Literal["c", "python"]:
+        """Which implementation matches: the C extension or the pure-Python reference."""
+        return "c" if self._engine is not None else "python"
 
     # --- changing queries ----------------------------------------------------------------------
 
@@ -124,6 +184,13 @@ class Matcher[K: Hashable]:
         for a bad query text, ``ValueError`` for an AST that needs no term (and then changes nothing)."""
         ast = parse(query, channels=self._channels) if isinstance(query, str) else query
         compiled = self._compile(ast)
+        if self._engine is not None:
+            try:
+                self._engine.set_query(query_id, tuple(compiled.anchors), compiled.program)
+            except BaseException:
+                self._release(compiled.term_keys)
+                raise
+        self._changes += 1
         old = self._queries.get(query_id)
         self._queries[query_id] = compiled
         if old is not None:
@@ -137,6 +204,9 @@ class Matcher[K: Hashable]:
         old = self._queries.pop(query_id, None)
         if old is None:
             return False
+        if self._engine is not None:
+            self._engine.remove_query(query_id)
+        self._changes += 1
         self._unindex(query_id, old)
         return True
 
@@ -194,7 +264,9 @@ class Matcher[K: Hashable]:
             raise ValueError(f"“{ast}” can match without any of its terms; see query.parse")
         anchor_ids = frozenset(anchors)
         simple = isinstance(ast, Term) or (isinstance(ast, Or) and all(isinstance(op, Term) for op in ast.operands))
-        return _Compiled(ast, tuple(seen), anchor_ids, None if simple else evaluate)
+        if simple:
+            return _Compiled(ast, tuple(seen), anchor_ids, None, None)
+        return _Compiled(ast, tuple(seen), anchor_ids, evaluate, _program(ast, seen))
 
     def _anchors(self, node: Node, seen: dict[tuple[Boundary, str], int]) -> list[int] | None:
         """Terms one of which must hit for ``node`` to be true, or None when it can be true
@@ -267,10 +339,19 @@ class Matcher[K: Hashable]:
     def rebuild(self) -> None:
         """Build the automaton from the current terms now (``match`` does it when needed)."""
         started = time.perf_counter()
+        if self._engine is not None:
+            self._engine.set_terms(
+                [(entry.key, entry.term_id, _KIND[entry.boundary]) for entry in self._terms.values()]
+            )
+            self._dirty = False
+            self.rebuilds += 1
+            self.last_rebuild_seconds = time.perf_counter() - started
+            return
         automaton = ahocorasick.Automaton()
         by_key: dict[str, list[tuple[int, Boundary]]] = {}
         for entry in self._terms.values():
-            by_key.setdefault(entry.key, []).append((entry.term_id, entry.boundary))
+            if entry.key:  # an empty key (only from a hand-built AST) never hits
+                by_key.setdefault(entry.key, []).append((entry.term_id, entry.boundary))
         for key, entries in by_key.items():
             # The value: the key's length (to find where a hit starts) and who wants it.
             automaton.add_word(key, (len(key), tuple(entries)))
@@ -287,6 +368,8 @@ class Matcher[K: Hashable]:
         """Ids of the terms that occur in ``text`` as whole words (hashtags, accounts: exactly)."""
         if self._dirty:
             self.rebuild()
+        if self._engine is not None:
+            return self._engine.hits(text)
         found: builtins.set[int] = builtins.set()
         if self._automaton is None:
             return found
@@ -310,6 +393,10 @@ class Matcher[K: Hashable]:
     def match(self, text: str, *, lang: str = "", channel: str = "") -> builtins.set[K]:
         """Ids of the queries ``text`` matches. ``lang`` and ``channel`` are the item's language
         code (``fa``, ``fa-IR``; empty when unknown) and network key, for ``lang:``/``channel:``."""
+        if self._engine is not None:
+            if self._dirty:
+                self.rebuild()
+            return self._engine.match(text, lang, channel)
         hits = self.hits(text)
         matched: builtins.set[K] = builtins.set()
         if not hits:
@@ -330,12 +417,65 @@ class Matcher[K: Hashable]:
         return matched
 
     def match_many(self, items: Iterable[Item | str]) -> Iterator[builtins.set[K]]:
-        """``match`` for each item (a plain string is a text without metadata), in order."""
-        for item in items:
-            if isinstance(item, str):
-                yield self.match(item)
-            else:
-                yield self.match(item.text, lang=item.lang, channel=item.channel)
+        """``match`` for each item (a plain string is a text without metadata), in order.
+
+        With the C engine, items are read (and matched) up to 256 at a time."""
+        if self._engine is None:
+            for item in items:
+                yield self._match_item(item)
+            return
+        for chunk in batched(items, _BATCH):
+            if self._dirty:
+                self.rebuild()
+            changes = self._changes
+            results: list[builtins.set[K]] = self._engine.match_items(chunk)
+            for index, result in enumerate(results):
+                if self._changes != changes:  # the queries changed while we were yielding
+                    for item in chunk[index:]:
+                        yield self._match_item(item)
+                    break
+                yield result
+
+    def _match_item(self, item: Item | str) -> builtins.set[K]:
+        if isinstance(item, str):
+            return self.match(item)
+        return self.match(item.text, lang=item.lang, channel=item.channel)
+
+    def match_lines(
+        self,
+        data: Buffer,
+        *,
+        lang: str = "",
+        channel: str = "",
+        langs: Sequence[str] | None = None,
+        channels: Sequence[str] | None = None,
+        threads: int = 1,
+    ) -> list[tuple[int, frozenset[K]]]:
+        """Match every line of a UTF-8 buffer (a file's bytes) in one call; return
+        ``[(line number, frozenset of ids), ...]`` for the lines that match any query, in order.
+
+        Lines end with ``b"\\n"`` (a last line without one counts; a ``\\r`` before it is
+        whitespace). Line ``i``'s language and channel are ``langs[i]`` / ``channels[i]`` when those
+        are given (read only when a ``lang:`` / ``channel:`` query has to be evaluated for that line,
+        so they can be lazy), else ``lang`` / ``channel``. Raises ``UnicodeDecodeError`` for a line
+        that is not UTF-8. With the C engine and ``threads`` > 1, folding and scanning run on that
+        many threads without the GIL (the queries are still evaluated on this thread, in order); the
+        pure-Python engine ignores ``threads``."""
+        if self._dirty:
+            self.rebuild()
+        if self._engine is not None:
+            return self._engine.match_lines(data, lang, channel, langs, channels, threads)
+        lines = bytes(data).split(b"\n")
+        if lines[-1] == b"":
+            lines.pop()
+        found: list[tuple[int, frozenset[K]]] = []
+        for number, line in enumerate(lines):
+            text = line.decode("utf-8")
+            line_lang = langs[number] if langs is not None else lang
+            line_channel = channels[number] if channels is not None else channel
+            if matched := self.match(text, lang=line_lang, channel=line_channel):
+                found.append((number, frozenset(matched)))
+        return found
 
 
 def matches(query: str | Node, text: str, *, lang: str = "", channel: str = "") -> bool:
