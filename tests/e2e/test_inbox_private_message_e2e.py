@@ -80,7 +80,7 @@ def test_a_commenter_is_messaged_privately_and_answers_there(
     client = Client()
     client.force_login(agent)
     page = client.get(f"/w/acme/inbox/c/{origin.pk}/").content.decode()
-    assert "Message privately" in page
+    assert "پیام خصوصی بدهید" in page  # "Message privately", in the workspace's Persian
     text = f"سلام باب، فهرست قیمت‌ها {key}"
     response = client.post(
         f"/w/acme/inbox/c/{origin.pk}/messages/{comment.pk}/private/", {"text": text, "media": [picture.pk]}
