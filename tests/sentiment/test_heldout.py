@@ -15,10 +15,11 @@ from sokhan.sentiment.train import evaluate, load_tsv, split
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "sentiment"
 
-# language: (file, minimum accuracy, minimum macro-F1) of the most probable class.
+# language: (file, minimum accuracy, minimum macro-F1) of the most probable class. Measured:
+# Persian 0.8673 / 0.8672, English 0.6777 / 0.6755; the targets are 0.86 and 0.66.
 EXPECTED = {
-    "fa": ("fa-snappfood.tsv", 0.85, 0.85),
-    "en": ("en-tweeteval.tsv", 0.64, 0.63),
+    "fa": ("fa-snappfood.tsv", 0.86, 0.86),
+    "en": ("en-tweeteval.tsv", 0.67, 0.665),
 }
 
 
@@ -29,13 +30,30 @@ def test_heldout_scores(language: str) -> None:
     train, heldout = split(load_tsv(DATA / name))
     assert len(heldout) > 1000 and len(train) > 5 * len(heldout)
     model = load_models()[language]
-    predicted = []
-    for text, _ in heldout:
-        probabilities = model.probabilities(text)
-        predicted.append(max(probabilities, key=probabilities.__getitem__))
+    predicted = [model.most_probable(text) for text, _ in heldout]
     result = evaluate(predicted, [label for _, label in heldout], model.classes)
     assert result.accuracy >= min_accuracy, result
     assert result.macro_f1 >= min_f1, result
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason=f"labelled data not found at {DATA} (only beside the repo checkout)")
+@pytest.mark.parametrize("language", ["fa", "en"])
+def test_at_least_ten_points_above_vader(language: str) -> None:
+    # VADER (the vaderSentiment package, a development dependency) on the same held-out texts with
+    # the usual thresholds; for two-class Persian its neutral goes to the compound's sign (0 → positive).
+    vader = pytest.importorskip("vaderSentiment.vaderSentiment").SentimentIntensityAnalyzer()
+    name = EXPECTED[language][0]
+    _, heldout = split(load_tsv(DATA / name))
+    model = load_models()[language]
+    gold = [label for _, label in heldout]
+    ours = evaluate([model.most_probable(text) for text, _ in heldout], gold, model.classes).macro_f1
+    compounds = [vader.polarity_scores(text)["compound"] for text, _ in heldout]
+    if "neutral" in model.classes:
+        theirs = ["positive" if c >= 0.05 else "negative" if c <= -0.05 else "neutral" for c in compounds]
+    else:
+        theirs = ["negative" if c < 0 else "positive" for c in compounds]
+    baseline = evaluate(theirs, gold, model.classes).macro_f1
+    assert ours >= baseline + 0.10, (ours, baseline)
 
 
 @pytest.mark.skipif(not DATA.is_dir(), reason=f"labelled data not found at {DATA} (only beside the repo checkout)")

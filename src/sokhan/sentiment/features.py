@@ -6,10 +6,13 @@ A text becomes two groups of binary features, each L2-normalised on its own:
   2–5-grams (``c``) of the normalised text. Each gets ``1 / sqrt(n)`` where *n* counts every
   generated n-gram, not only those the model knows, so pruning rare or weak features after
   training changes nothing else in the score.
-* lexicon (English only): the VADER valence of words and emoticons, negation-flipped, bucketed
-  into a few features (``L+2``, sum ``S-1``, counts ``P1``/``N0``, last hit ``Z+``). They carry
-  prior knowledge about words too rare in the training tweets to get a weight of their own.
-  This group gets ``lexicon_scale / sqrt(k)``.
+* lexicon: the valence of sentiment words, emoticons and emoji (English: the VADER lexicon and
+  emoji valences from VADER's emoji descriptions; Persian could use the hand-written
+  ``persian_lexicon.tsv``, but the shipped Persian model has no lexicon group: it did not help),
+  negation-flipped (English: a negator before the word; Persian: a negated verb after it),
+  bucketed into a few features (``L+2``, sum ``S-1``, counts ``P1``/``N0``, last hit ``Z+``).
+  They carry prior knowledge about words too rare in the training texts to get a weight of
+  their own. This group gets ``lexicon_scale / sqrt(k)``.
 """
 
 from __future__ import annotations
@@ -44,6 +47,15 @@ CHAR_MAX = 5
 # (VADER's own factor, -0.74).
 NEGATION_WINDOW = 3
 NEGATION_FACTOR = -0.74
+# Persian negates the verb after the word ("خوب نبود", "بد نیست"): a lexicon word followed within
+# this many tokens by one of these (normalised) forms is flipped the same way.
+PERSIAN_NEGATION_WINDOW = 2
+PERSIAN_NEGATED = frozenset(
+    {
+        *("نبود", "نبوده", "نبودن", "نبودند", "نیست", "نیستن", "نیستند", "نیس", "نشد", "نشده", "نمیشه", "نمیشد"),
+        *("نداشت", "نداره", "نداشتن", "نداشتند", "نه"),
+    }
+)
 NEGATORS = frozenset(
     {
         *("not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "nowhere", "cannot", "without"),
@@ -102,13 +114,22 @@ def _negated(tokens: list[str], position: int) -> bool:
     return False
 
 
-def lexicon_features(text: str, tokens: list[str], lexicon: Mapping[str, float]) -> set[str]:
-    """Bucketed lexicon evidence; emoticons are looked up in the raw text, where they are intact."""
-    valences = [lexicon[piece] for piece in text.split() if piece in lexicon and not piece.isalnum()]
+def _negated_after(tokens: list[str], position: int) -> bool:
+    return any(token in PERSIAN_NEGATED for token in tokens[position + 1 : position + 1 + PERSIAN_NEGATION_WINDOW])
+
+
+def lexicon_features(text: str, tokens: list[str], lexicon: Mapping[str, float], language: str = "en") -> set[str]:
+    """Bucketed lexicon evidence of the normalised ``tokens`` (words, and emoji: one token each).
+
+    Emoticons (``:)``, ``</3``) are looked up in the raw ``text``, where they are intact; a piece of
+    one character is left to the tokens, so a lone emoji counts once.
+    """
+    valences = [lexicon[piece] for piece in text.split() if len(piece) > 1 and piece in lexicon and not piece.isalnum()]
+    negated = _negated_after if language == "fa" else _negated
     for position, token in enumerate(tokens):
         valence = lexicon.get(token)
         if valence is not None:
-            valences.append(valence * NEGATION_FACTOR if _negated(tokens, position) else valence)
+            valences.append(valence * NEGATION_FACTOR if negated(tokens, position) else valence)
     if not valences:
         return {"L0"}
     found = {f"L{max(-4, min(4, round(v))):+d}" for v in valences}
@@ -122,7 +143,7 @@ def lexicon_features(text: str, tokens: list[str], lexicon: Mapping[str, float])
 def feature_groups(text: str, language: str, lexicon: Mapping[str, float] | None = None) -> tuple[set[str], set[str]]:
     """``(n-grams, lexicon features)`` of ``text`` for a language already decided (``"fa"``/``"en"``)."""
     tokens = tokenize(normalize(text, language))
-    hits = {"x" + f for f in lexicon_features(html.unescape(text), tokens, lexicon)} if lexicon else set()
+    hits = {"x" + f for f in lexicon_features(html.unescape(text), tokens, lexicon, language)} if lexicon else set()
     return ngrams(tokens), hits
 
 

@@ -1,6 +1,8 @@
-"""Training: multinomial logistic regression by averaged SGD, in pure Python, deterministic for a seed.
+"""Training: NB-scaled one-vs-rest logistic regressions (scikit-learn's liblinear), deterministic.
 
 Used by ``scripts/train_sentiment.py``; the data is not shipped, so nothing here runs in production.
+scikit-learn, SciPy and NumPy are development dependencies only (``.[dev]``), imported when training;
+inference (``model.py``) is pure Python.
 """
 
 from __future__ import annotations
@@ -8,18 +10,18 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
-import math
-import random
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sokhan.sentiment.features import vectorize
+from sokhan.sentiment.features import Vector, normalize, vectorize
 from sokhan.sentiment.model import LanguageModel
 
 HELDOUT_PERCENT = 15
 LEXICON_PATH = Path(__file__).with_name("vader_lexicon.tsv.gz")
+PERSIAN_LEXICON_PATH = Path(__file__).with_name("persian_lexicon.tsv")
 
 Row = tuple[str, str]
 
@@ -34,16 +36,61 @@ def load_tsv(path: Path) -> list[Row]:
         return [(row[0], row[1]) for row in reader if len(row) == 2]
 
 
-def load_lexicon(path: Path = LEXICON_PATH) -> dict[str, float]:
-    """``token<TAB>valence`` lines; ``#`` lines are the source and licence notice."""
+def _read_valences(lines: Iterable[str]) -> dict[str, float]:
     lexicon: dict[str, float] = {}
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        for line in handle:
-            if line.startswith("#") or "\t" not in line:
-                continue
-            token, valence = line.rstrip("\n").split("\t")[:2]
-            lexicon[token] = float(valence)
+    for line in lines:
+        if line.startswith("#") or "\t" not in line:
+            continue
+        token, valence = line.rstrip("\n").split("\t")[:2]
+        lexicon[token] = float(valence)
     return lexicon
+
+
+def load_lexicon(path: Path = LEXICON_PATH) -> dict[str, float]:
+    """The vendored VADER lexicon: ``token<TAB>valence`` lines; ``#`` lines are the source and licence notice."""
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        return _read_valences(handle)
+
+
+def load_persian_lexicon(path: Path = PERSIAN_LEXICON_PATH) -> dict[str, float]:
+    """The hand-written Persian lexicon, its words normalised as the model normalises text."""
+    with path.open(encoding="utf-8") as handle:
+        return {normalize(word, "fa"): valence for word, valence in _read_valences(handle).items()}
+
+
+def emoji_valences(lexicon: Mapping[str, float]) -> dict[str, float]:
+    """Emoji → valence: the sum of the VADER ``lexicon`` valences of the words of the emoji's description
+    in vaderSentiment's ``emoji_utf8_lexicon.txt`` (VADER itself reads an emoji as its description),
+    clipped to ±4; emoji whose description holds no sentiment word are left out. Needs vaderSentiment.
+    """
+    import vaderSentiment
+
+    path = Path(vaderSentiment.__file__).with_name("emoji_utf8_lexicon.txt")
+    valences: dict[str, float] = {}
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            emoji, _, description = line.rstrip("\n").partition("\t")
+            emoji = emoji.replace("\ufe0f", "")  # "❤️" is "❤" and a variation selector, two tokens
+            if len(emoji) != 1 or not description:
+                continue  # sequences (flags, skin tones) reach the model as their first character anyway
+            total = sum(lexicon.get(word, 0.0) for word in description.lower().split())
+            if total:
+                valences[emoji] = round(max(-4.0, min(4.0, total)), 2)
+    return valences
+
+
+def language_lexicon(language: str) -> dict[str, float]:
+    """What the lexicon features of a language look up (training only; the model file embeds it).
+
+    English: the VADER lexicon (words and emoticons) and emoji. Persian: the hand-written lexicon,
+    VADER's emoticons (``:)``, ``:(``; not its English words) and emoji.
+    """
+    vader = load_lexicon()
+    emoji = emoji_valences(vader)
+    if language == "fa":
+        emoticons = {token: v for token, v in vader.items() if len(token) > 1 and not token.isalnum()}
+        return {**emoticons, **emoji, **load_persian_lexicon()}
+    return {**vader, **emoji}
 
 
 def is_heldout(text: str) -> bool:
@@ -63,72 +110,137 @@ def split(rows: Iterable[Row]) -> tuple[list[Row], list[Row]]:
 
 @dataclass(frozen=True)
 class Settings:
-    epochs: int = 10
-    rate: float = 0.5
+    """How one language's model is trained (``scripts/train_sentiment.py`` picks them by cross-validation)."""
+
+    # Inverse strength of the L2 penalty of each logistic regression (liblinear's C).
+    c: float = 5.0
+    # Naive Bayes log-count ratios scale the features (NB-LR, Wang & Manning 2012) with this
+    # add-alpha smoothing; 0 trains on the plain features.
+    nb_alpha: float = 1.0
+    # Weigh each class inversely to its frequency, so a rarer class is not under-predicted.
+    balanced: bool = True
     min_df: int = 2
     lexicon_scale: float = 0.0
     # After training, features whose largest weight is below this are dropped to keep the file small.
     prune_below: float = 0.0
-    seed: int = 20240601
 
 
 def fit(
     rows: Sequence[Row], language: str, settings: Settings, lexicon: dict[str, float] | None = None
 ) -> LanguageModel:
-    """Train on ``rows``. Averaging the SGD iterates regularises enough that no L2 term is needed."""
+    """Train on ``rows``: one-vs-rest L2-regularised logistic regressions on NB-scaled features.
+
+    With two classes one regression separates ``classes[1]`` from ``classes[0]`` and its logit is
+    split ±½ between them, so the softmax of the model equals the regression's sigmoid. With more,
+    one regression per class, and the model's softmax over their logits picks the same class as
+    one-vs-rest does. The NB ratio of a feature is folded into its weights, so inference is the
+    same sum of ``weight × value`` as for any other linear model.
+    """
     lexicon = lexicon if settings.lexicon_scale else None
-    classes = tuple(sorted({label for _, label in rows}))
-    index = {c: k for k, c in enumerate(classes)}
     vectors = [vectorize(text, language, lexicon, settings.lexicon_scale) for text, _ in rows]
+    return fit_vectors(vectors, [label for _, label in rows], language, settings, lexicon)
+
+
+def fit_vectors(
+    vectors: Sequence[Vector],
+    labels: Sequence[str],
+    language: str,
+    settings: Settings,
+    lexicon: dict[str, float] | None = None,
+) -> LanguageModel:
+    """``fit`` on texts already turned into vectors (cross-validation reuses them across folds)."""
+    import numpy as np
+    from scipy import sparse
+    from sklearn.linear_model import LogisticRegression
+
+    classes = tuple(sorted(set(labels)))
     df: Counter[str] = Counter(feature for vector in vectors for feature, _ in vector)
     vocab = sorted(f for f, n in df.items() if n >= settings.min_df or f.startswith("x"))
     fid = {f: i for i, f in enumerate(vocab)}
-    data = [
-        ([(fid[f], v) for f, v in vector if f in fid], index[label])
-        for vector, (_, label) in zip(vectors, rows, strict=True)
-    ]
-    size = len(classes)
-    weights = [[0.0] * len(vocab) for _ in range(size)]
-    bias = [0.0] * size
-    # Averaged SGD the lazy way: ``summed`` collects step × update, and the mean of all iterates is
-    # ``weights - summed / steps``, so no pass over the whole vocabulary is needed per step.
-    summed = [[0.0] * len(vocab) for _ in range(size)]
-    summed_bias = [0.0] * size
-    rng = random.Random(settings.seed)  # noqa: S311  # shuffling examples, not secrets
-    order = list(range(len(data)))
-    step = 0
-    for _ in range(settings.epochs):
-        rng.shuffle(order)
-        for n in order:
-            pairs, gold = data[n]
-            step += 1
-            logits = [bias[k] + sum(weights[k][i] * v for i, v in pairs) for k in range(size)]
-            top = max(logits)
-            exps = [math.exp(z - top) for z in logits]
-            total = sum(exps)
-            for k in range(size):
-                change = settings.rate * (exps[k] / total - (1.0 if k == gold else 0.0))
-                bias[k] -= change
-                summed_bias[k] -= step * change
-                later = step * change
-                row, acc = weights[k], summed[k]
-                for i, v in pairs:
-                    row[i] -= change * v
-                    acc[i] -= later * v
-    final_bias = tuple(bias[k] - summed_bias[k] / step for k in range(size))
+    indptr, indices, values = [0], [], []
+    for vector in vectors:
+        for feature, value in vector:
+            j = fid.get(feature)
+            if j is not None:
+                indices.append(j)
+                values.append(value)
+        indptr.append(len(indices))
+    matrix = sparse.csr_matrix((values, indices, indptr), shape=(len(vectors), len(vocab)), dtype=np.float64)
+    present = (matrix != 0).astype(np.float64)
+    gold = np.array(labels)
+    targets = classes[1:] if len(classes) == 2 else classes
+    rows: list[Any] = []
+    intercepts: list[float] = []
+    for target in targets:
+        mask = gold == target
+        if settings.nb_alpha:
+            inside = np.asarray(present[mask].sum(axis=0)).ravel() + settings.nb_alpha
+            outside = np.asarray(present[~mask].sum(axis=0)).ravel() + settings.nb_alpha
+            ratio = np.log(inside / inside.sum()) - np.log(outside / outside.sum())
+        else:
+            ratio = np.ones(len(vocab))
+        regression = LogisticRegression(
+            C=settings.c, solver="liblinear", class_weight="balanced" if settings.balanced else None, max_iter=1000
+        )
+        regression.fit(matrix @ sparse.diags(ratio), mask.astype(np.int64))
+        rows.append(regression.coef_[0] * ratio)
+        intercepts.append(float(regression.intercept_[0]))
+    bias: tuple[float, ...]
+    if len(classes) == 2:
+        weights = np.vstack([-rows[0] / 2, rows[0] / 2])
+        bias = (-intercepts[0] / 2, intercepts[0] / 2)
+    else:
+        weights = np.vstack(rows)
+        bias = tuple(intercepts)
     final: dict[str, tuple[float, ...]] = {}
     for i, feature in enumerate(vocab):
-        averaged = tuple(weights[k][i] - summed[k][i] / step for k in range(size))
-        if max(abs(w) for w in averaged) >= settings.prune_below:
-            final[feature] = averaged
+        column = tuple(float(w) for w in weights[:, i])
+        if max(abs(w) for w in column) >= settings.prune_below:
+            final[feature] = column
     return LanguageModel(
         language=language,
         classes=classes,
-        bias=final_bias,
+        bias=bias,
         weights=final,
         lexicon=dict(lexicon or {}),
         lexicon_scale=settings.lexicon_scale,
     )
+
+
+def cross_validate(
+    rows: Sequence[Row],
+    language: str,
+    grid: Sequence[Settings],
+    lexicon: dict[str, float] | None = None,
+    folds: int = 5,
+    seed: int = 0,
+) -> list[tuple[Settings, list[float]]]:
+    """Macro-F1 of each fold for each setting, on stratified folds of ``rows`` (the training split only)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    labels = [label for _, label in rows]
+    cached: dict[float, list[Vector]] = {}
+    results = []
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    splits = list(splitter.split([text for text, _ in rows], labels))
+    for settings in grid:
+        scale = settings.lexicon_scale if lexicon else 0.0
+        if scale not in cached:
+            cached[scale] = [vectorize(text, language, lexicon if scale else None, scale) for text, _ in rows]
+        vectors = cached[scale]
+        scores = []
+        for train_index, test_index in splits:
+            model = fit_vectors(
+                [vectors[i] for i in train_index],
+                [labels[i] for i in train_index],
+                language,
+                settings,
+                lexicon if scale else None,
+            )
+            predicted = [model.most_probable(rows[i][0]) for i in test_index]
+            scores.append(evaluate(predicted, [labels[i] for i in test_index], model.classes).macro_f1)
+        results.append((settings, scores))
+    return results
 
 
 @dataclass(frozen=True)

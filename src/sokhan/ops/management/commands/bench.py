@@ -7,24 +7,30 @@ every target was published exactly once, 1 otherwise, 2 when the benchmark canno
 ``sokhan bench inbox [--conversations N] [--messages M] [--rate R] [--seconds S]``: the inbox list API
 and page under a constant request rate with wrk; see :mod:`sokhan.ops.bench_inbox`. Prints one JSON
 line per target; exit status 1 when a target answered with errors, 2 when the benchmark cannot run.
+
+``sokhan bench sentiment [--texts N] [--processes P ...] [--rounds R] [--input FILE ...]``: texts per
+second of the configured sentiment backend on 1 and 2 processes; see :mod:`sokhan.ops.bench_sentiment`.
+Prints one JSON line per process count; exit status 2 when the benchmark cannot run.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from sokhan.ops import bench_inbox
+from sokhan.ops import bench_inbox, bench_sentiment
 from sokhan.ops.bench_publish import BenchError, Options, run
 
 
 class Command(BaseCommand):
     help = (
         "Benchmarks. 'publish' measures publishing throughput, lag and exactly-once against a loopback sink; "
-        "'inbox' the inbox list API and page under a constant request rate."
+        "'inbox' the inbox list API and page under a constant request rate; "
+        "'sentiment' texts per second of the sentiment model."
     )
     requires_system_checks: list[str] = []
 
@@ -95,9 +101,41 @@ class Command(BaseCommand):
         inbox.add_argument("--drop", action="store_true", help="Only delete the scratch workspace, then exit.")
         inbox.add_argument("--explain", action="store_true", help="Log EXPLAIN ANALYZE of the API list queries.")
 
+        sentiment = actions.add_parser(
+            "sentiment",
+            help="Texts per second of sokhan.sentiment.analyze_many on 1 and 2 processes.",
+            description=(
+                "Labels --texts texts (from --input files, else a built-in Persian/English mix) with the configured "
+                "sentiment backend in P fresh processes for each --processes value, --rounds times; model loading is "
+                "not timed. Prints one JSON line per process count: median seconds and texts/s, best texts/s, CPU ms "
+                "per text."
+            ),
+        )
+        sentiment_defaults = bench_sentiment.Options()
+        sentiment.add_argument("--texts", type=int, default=sentiment_defaults.texts, metavar="N")
+        sentiment.add_argument(
+            "--processes",
+            type=int,
+            nargs="+",
+            default=list(sentiment_defaults.processes),
+            metavar="P",
+            help="Process counts to measure (default: 1 2).",
+        )
+        sentiment.add_argument("--rounds", type=int, default=sentiment_defaults.rounds, metavar="R")
+        sentiment.add_argument(
+            "--input",
+            type=Path,
+            action="append",
+            default=[],
+            metavar="FILE",
+            help="A TSV file with a 'text' column or JSON lines with \"text\" (repeatable).",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "inbox":
             return self._inbox(options)
+        if options["action"] == "sentiment":
+            return self._sentiment(options)
         opts = Options(
             targets=options["targets"],
             workers=options["workers"],
@@ -158,3 +196,20 @@ class Command(BaseCommand):
         if any(result["errors"] for result in results):
             self.stdout.flush()
             raise SystemExit(1)
+
+    def _sentiment(self, options: dict[str, Any]) -> None:
+        def log(message: str) -> None:
+            print(f"bench: {message}", file=sys.stderr, flush=True)
+
+        opts = bench_sentiment.Options(
+            texts=options["texts"],
+            processes=tuple(options["processes"]),
+            rounds=options["rounds"],
+            inputs=tuple(options["input"]),
+        )
+        try:
+            results = bench_sentiment.run(opts, log=log)
+        except BenchError as exc:
+            raise CommandError(str(exc), returncode=2) from None
+        for result in results:
+            self.stdout.write(json.dumps(result, ensure_ascii=False))
