@@ -116,4 +116,4 @@ def test_a_commenter_is_messaged_privately_and_answers_there(
     dm.refresh_from_db()
     assert dm.origin_message == comment and dm.awaiting_since is not None
     html = client.get(f"/w/acme/inbox/c/{dm.pk}/").content.decode()
-    assert "Started from a public message" in html and f"قیمت‌ها چطور است؟ {key}" in html
+    assert "آغازشده از یک پیام عمومی" in html and f"قیمت‌ها چطور است؟ {key}" in html
